@@ -1,0 +1,203 @@
+"""The exceptions raised by taskrouter_async: one base class, one subclass per failure kind."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "TaskRouterError",
+    "ValidationError",
+]
+
+_SNIPPET_CHARS = 200
+
+
+class TaskRouterError(Exception):
+    """Base class of every exception this library raises."""
+
+
+class ValidationError(TaskRouterError, ValueError):
+    """Input that cannot be sent: raised before any network I/O."""
+
+
+class APIError(TaskRouterError):
+    """Something went wrong talking to the API; ``request`` is the last request tried."""
+
+    def __init__(self, message: str, *, request: httpx.Request, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        if self.attempts > 1:
+            return f"{self.message} (after {self.attempts} attempts)"
+        return self.message
+
+
+class APIConnectionError(APIError):
+    """The request did not get a response: DNS, connect, TLS, reset or protocol failure."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout expired."""
+
+
+class APIResponseValidationError(APIError):
+    """A response arrived but its body is not what the API documents."""
+
+    def __init__(self, message: str, *, response: httpx.Response, attempts: int = 1) -> None:
+        super().__init__(message, request=response.request, attempts=attempts)
+        self.response = response
+        self.status_code = response.status_code
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status; Twilio's error fields are parsed when present."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        code: int | None = None,
+        more_info: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, request=response.request, attempts=attempts)
+        self.response = response
+        self.status_code = response.status_code
+        self.code = code
+        self.more_info = more_info
+
+    def __str__(self) -> str:
+        text = f"HTTP {self.status_code}: {self.message}"
+        details = [f"code {self.code}" if self.code is not None else "", self.more_info or ""]
+        if any(details):
+            text += f" ({', '.join(d for d in details if d)})"
+        if self.attempts > 1:
+            text += f" (after {self.attempts} attempts)"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the API rejected a parameter."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the credentials were refused."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the credentials may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: no such workspace, task, worker or reservation."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: the reservation is not in a state that allows this change."""
+
+
+class PreconditionFailedError(APIStatusError):
+    """HTTP 412: the If-Match ETag no longer matches; fetch and decide again."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests; ``retry_after`` is the server's advice in seconds, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        code: int | None = None,
+        more_info: str | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, response=response, code=code, more_info=more_info, attempts=attempts)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx: the API failed."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+def make_status_error(
+    response: httpx.Response, *, attempts: int = 1, retry_after: float | None = None
+) -> APIStatusError:
+    """Build the typed error for a read error response; tolerates empty, HTML and truncated bodies."""
+    code, message, more_info = _twilio_error_fields(response)
+    cls = status_error_class(response.status_code)
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            response=response,
+            code=code,
+            more_info=more_info,
+            attempts=attempts,
+            retry_after=retry_after,
+        )
+    return cls(message, response=response, code=code, more_info=more_info, attempts=attempts)
+
+
+def _twilio_error_fields(response: httpx.Response) -> tuple[int | None, str, str | None]:
+    fallback = response.reason_phrase or "error"
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        snippet = response.content[:_SNIPPET_CHARS].decode("utf-8", "replace").strip()
+        return None, f"{fallback}: {snippet}" if snippet else fallback, None
+    if not isinstance(body, dict):
+        return None, fallback, None
+    code = body.get("code")
+    message = body.get("message")
+    more_info = body.get("more_info")
+    return (
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        message if isinstance(message, str) and message else fallback,
+        more_info if isinstance(more_info, str) else None,
+    )
+
+
+def readable_response(response: httpx.Response, content: bytes) -> httpx.Response:
+    """A copy of a streamed-and-closed response whose body can be read again, for error objects."""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in ("content-encoding", "content-length")]
+    copy = httpx.Response(response.status_code, headers=headers, content=content, request=response.request)
+    copy.read()
+    return copy

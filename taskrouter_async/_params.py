@@ -1,0 +1,275 @@
+"""Update parameters for reservations: one base class, the task class adds the supervisor fields.
+
+Every field is optional and defaults to ``None``, which means "leave it out of the request".
+Values are checked when the object is built, so a bad update never reaches the network.
+Wire names are the PascalCase forms of these names (``from_`` is ``From``); see ``_converter``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+
+from ._enums import (
+    Beep,
+    CallStatus,
+    ConferenceEvent,
+    ConferenceRecord,
+    ConferenceTrim,
+    HttpMethod,
+    JitterBufferSize,
+    RecordingChannels,
+    Region,
+    ReservationStatus,
+    SupervisorMode,
+)
+from ._errors import ValidationError
+from ._sids import check_sid
+
+__all__ = ["ReservationUpdate", "TaskReservationUpdate", "WorkerReservationUpdate"]
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*")
+
+
+# --- coercion: named functions, because mypy's attrs plugin reads their signatures ---------
+
+
+def _to_enum(cls: type[E], value: object) -> E:
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        raise ValidationError(f"{value!r} is not a valid {cls.__name__}; expected one of {allowed}") from None
+
+
+def _to_enum_tuple(cls: type[E], values: object) -> tuple[E, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValidationError(f"expected a list of {cls.__name__} values, got {values!r}")
+    return tuple(_to_enum(cls, v) for v in values)
+
+
+def _bool_text(value: bool | T) -> str | T:
+    """Fields such as Beep take ``true``/``false`` among other strings: accept Python booleans too."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _status(value: ReservationStatus | str | None) -> ReservationStatus | None:
+    return None if value is None else _to_enum(ReservationStatus, value)
+
+
+def _supervisor_mode(value: SupervisorMode | str | None) -> SupervisorMode | None:
+    return None if value is None else _to_enum(SupervisorMode, value)
+
+
+def _http_method(value: HttpMethod | str | None) -> HttpMethod | None:
+    if isinstance(value, str) and not isinstance(value, HttpMethod):
+        value = value.upper()
+    return None if value is None else _to_enum(HttpMethod, value)
+
+
+def _beep(value: Beep | bool | str | None) -> Beep | None:
+    return None if value is None else _to_enum(Beep, _bool_text(value))
+
+
+def _conference_record(value: ConferenceRecord | bool | str | None) -> ConferenceRecord | None:
+    return None if value is None else _to_enum(ConferenceRecord, _bool_text(value))
+
+
+def _conference_trim(value: ConferenceTrim | str | None) -> ConferenceTrim | None:
+    return None if value is None else _to_enum(ConferenceTrim, value)
+
+
+def _recording_channels(value: RecordingChannels | str | None) -> RecordingChannels | None:
+    return None if value is None else _to_enum(RecordingChannels, value)
+
+
+def _jitter_buffer_size(value: JitterBufferSize | str | None) -> JitterBufferSize | None:
+    return None if value is None else _to_enum(JitterBufferSize, value)
+
+
+def _region(value: Region | str | None) -> Region | None:
+    return None if value is None else _to_enum(Region, value)
+
+
+def _call_statuses(value: Iterable[CallStatus | str] | None) -> tuple[CallStatus, ...] | None:
+    return None if value is None else _to_enum_tuple(CallStatus, value)
+
+
+def _conference_events(value: Iterable[ConferenceEvent | str] | None) -> tuple[ConferenceEvent, ...] | None:
+    return None if value is None else _to_enum_tuple(ConferenceEvent, value)
+
+
+def _record_text(value: bool | str | None) -> str | None:
+    return None if value is None else _bool_text(value)
+
+
+def _strings(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(f"expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+# --- validators ----------------------------------------------------------------------------
+
+
+def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{attribute.name} must be a string, got {value!r}")
+
+
+def _uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _text(instance, attribute, value)
+    if isinstance(value, str) and not _URI.fullmatch(value):
+        raise ValidationError(f"{attribute.name} must be an absolute URI such as 'https://…', got {value!r}")
+
+
+def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError(f"{attribute.name} must be True or False, got {value!r}")
+
+
+def _text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
+    if value is not None and not all(isinstance(item, str) for item in value):
+        raise ValidationError(f"{attribute.name} must be a list of strings, got {value!r}")
+
+
+def _integer(low: int | None = None, high: int | None = None) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationError(f"{attribute.name} must be an integer, got {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValidationError(f"{attribute.name} must be in {low}..{high}, got {value}")
+
+    return check
+
+
+def _sid(prefix: str) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            check_sid(value, prefix, attribute.name)
+
+    return check
+
+
+# --- field kinds ---------------------------------------------------------------------------
+
+
+def _text_field() -> Any:
+    return attrs.field(default=None, validator=_text)
+
+
+def _uri_field() -> Any:
+    return attrs.field(default=None, validator=_uri)
+
+
+def _flag_field() -> Any:
+    return attrs.field(default=None, validator=_flag)
+
+
+def _int_field(low: int | None = None, high: int | None = None) -> Any:
+    return attrs.field(default=None, validator=_integer(low, high))
+
+
+def _sid_field(prefix: str) -> Any:
+    return attrs.field(default=None, validator=_sid(prefix))
+
+
+@attrs.frozen(kw_only=True)
+class ReservationUpdate:
+    """The fields shared by task and worker reservation updates (52 of them)."""
+
+    reservation_status: ReservationStatus | None = attrs.field(default=None, converter=_status)
+    #: New worker activity when rejecting.
+    worker_activity_sid: str | None = _sid_field("WA")
+    #: ``accept``, ``reject``, ``conference``, ``dequeue``, ``call``, ``redirect``, ``supervise``...
+    instruction: str | None = _text_field()
+
+    # Dequeue instruction
+    dequeue_post_work_activity_sid: str | None = _sid_field("WA")
+    dequeue_from: str | None = _text_field()
+    dequeue_record: str | None = attrs.field(default=None, converter=_record_text, validator=_text)
+    dequeue_timeout: int | None = _int_field(low=0)
+    dequeue_to: str | None = _text_field()
+    dequeue_status_callback_url: str | None = _uri_field()
+    dequeue_status_callback_event: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_strings, validator=_text_items
+    )
+
+    # Call instruction
+    call_from: str | None = _text_field()
+    call_record: str | None = attrs.field(default=None, converter=_record_text, validator=_text)
+    call_timeout: int | None = _int_field(low=0)
+    call_to: str | None = _text_field()
+    call_url: str | None = _uri_field()
+    call_status_callback_url: str | None = _uri_field()
+    call_accept: bool | None = _flag_field()
+
+    # Redirect instruction
+    redirect_call_sid: str | None = _sid_field("CA")
+    redirect_accept: bool | None = _flag_field()
+    redirect_url: str | None = _uri_field()
+
+    # Conference instruction
+    to: str | None = _text_field()
+    from_: str | None = _text_field()
+    status_callback: str | None = _uri_field()
+    status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
+    status_callback_event: tuple[CallStatus, ...] | None = attrs.field(default=None, converter=_call_statuses)
+    timeout: int | None = _int_field(low=0)
+    record: bool | None = _flag_field()
+    muted: bool | None = _flag_field()
+    beep: Beep | None = attrs.field(default=None, converter=_beep)
+    start_conference_on_enter: bool | None = _flag_field()
+    end_conference_on_exit: bool | None = _flag_field()
+    wait_url: str | None = _uri_field()
+    wait_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
+    early_media: bool | None = _flag_field()
+    max_participants: int | None = _int_field(low=2, high=250)
+    conference_status_callback: str | None = _uri_field()
+    conference_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
+    conference_status_callback_event: tuple[ConferenceEvent, ...] | None = attrs.field(
+        default=None, converter=_conference_events
+    )
+    conference_record: ConferenceRecord | None = attrs.field(default=None, converter=_conference_record)
+    conference_trim: ConferenceTrim | None = attrs.field(default=None, converter=_conference_trim)
+    recording_channels: RecordingChannels | None = attrs.field(default=None, converter=_recording_channels)
+    recording_status_callback: str | None = _uri_field()
+    recording_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
+    conference_recording_status_callback: str | None = _uri_field()
+    conference_recording_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
+    region: Region | None = attrs.field(default=None, converter=_region)
+    sip_auth_username: str | None = _text_field()
+    sip_auth_password: str | None = attrs.field(default=None, validator=_text, repr=False)
+    post_work_activity_sid: str | None = _sid_field("WA")
+    end_conference_on_customer_exit: bool | None = _flag_field()
+    beep_on_customer_entrance: bool | None = _flag_field()
+    jitter_buffer_size: JitterBufferSize | None = attrs.field(default=None, converter=_jitter_buffer_size)
+
+
+@attrs.frozen(kw_only=True)
+class TaskReservationUpdate(ReservationUpdate):
+    """Update parameters for a task reservation: the shared fields plus the Supervise instruction's."""
+
+    #: Supervisor SID or URI for the ``supervise`` instruction.
+    supervisor: str | None = _text_field()
+    supervisor_mode: SupervisorMode | None = attrs.field(default=None, converter=_supervisor_mode)
+
+
+@attrs.frozen(kw_only=True)
+class WorkerReservationUpdate(ReservationUpdate):
+    """Update parameters for a worker reservation: the shared fields."""

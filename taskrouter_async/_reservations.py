@@ -1,0 +1,224 @@
+"""The one implementation of fetch, list and update, for task and worker reservations alike.
+
+The two kinds differ only in data: the parent path segment and SID prefix, whether the
+``worker_sid`` list filter applies, and which model and update class they use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Generic, TypeVar
+from urllib.parse import urlencode
+
+import attrs
+
+from ._converter import ResponseShapeError, encode_form, structure_page, structure_reservation
+from ._enums import ReservationStatus
+from ._errors import APIResponseValidationError, ValidationError, readable_response
+from ._models import Page, Reservation, TaskReservation, WorkerReservation
+from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._sids import check_sid
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._client import AsyncTaskRouter
+
+__all__ = ["TASK", "WORKER", "ReservationKind", "Reservations", "TaskReservations", "WorkerReservations"]
+
+R = TypeVar("R", bound=Reservation)
+U = TypeVar("U", bound=ReservationUpdate)
+
+MAX_PAGE_SIZE = 1000
+
+
+@attrs.frozen
+class ReservationKind(Generic[R, U]):
+    """What sets task reservations apart from worker reservations."""
+
+    parent_segment: str
+    parent_prefix: str
+    parent_name: str
+    filters_by_worker: bool
+    model: type[R]
+    update_params: type[U]
+
+
+TASK = ReservationKind("Tasks", "WT", "task_sid", True, TaskReservation, TaskReservationUpdate)
+WORKER = ReservationKind("Workers", "WK", "worker_sid", False, WorkerReservation, WorkerReservationUpdate)
+
+
+class Reservations(Generic[R, U]):
+    """Fetch, list and update the reservations of one task (``client.task_reservations``) or one
+    worker (``client.worker_reservations``). The parent is a task SID or a worker SID accordingly.
+    """
+
+    def __init__(self, client: AsyncTaskRouter, kind: ReservationKind[R, U]) -> None:
+        self._client = client
+        self._kind = kind
+
+    async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
+        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
+        url = self._client.url(self._path(workspace_sid, parent_sid, reservation_sid))
+        response, body = await self._client.send("GET", url)
+        return self._reservation(response, body)
+
+    async def update(
+        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, /, *, etag: str | None = None
+    ) -> R:
+        """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
+        since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
+        url = self._client.url(self._path(workspace_sid, parent_sid, reservation_sid))
+        response, body = await self._client.send("POST", url, body=self.encode(params), etag=_etag(etag))
+        return self._reservation(response, body)
+
+    def encode(self, params: U) -> bytes:
+        """The form body ``update`` sends for ``params``; checks they are this kind's update class."""
+        if not isinstance(params, self._kind.update_params):
+            raise ValidationError(f"expected {self._kind.update_params.__name__}, got {type(params).__name__}")
+        return encode_form(params)
+
+    def pages(
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        /,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        worker_sid: str | None = None,
+        page_size: int | None = None,
+        page_url: str | None = None,
+    ) -> AsyncIterator[Page[R]]:
+        """Iterate over the pages of a list, one request per page, holding one page at a time.
+
+        ``page_url`` resumes from a page's ``next_page_url`` (the filters are then in the URL).
+        Arguments are checked now, before the first request.
+        """
+        first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, page_url)
+        return self._iter_pages(first_url)
+
+    def list(
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        /,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        worker_sid: str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[R]:
+        """Iterate over reservations across pages, stopping after ``limit`` items if given.
+
+        ``worker_sid`` filters task reservations by worker; worker reservations do not take it.
+        """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValidationError(f"limit must be a non-negative integer or None, got {limit!r}")
+        first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, None)
+        return self._iter_items(first_url, limit)
+
+    async def _iter_items(self, first_url: str, limit: int | None) -> AsyncIterator[R]:
+        if limit == 0:
+            return
+        count = 0
+        async for page in self._iter_pages(first_url):
+            for item in page.items:
+                yield item
+                count += 1
+                if count == limit:
+                    return
+
+    async def _iter_pages(self, url: str | None) -> AsyncIterator[Page[R]]:
+        while url is not None:
+            response, body = await self._client.send("GET", url)
+            try:
+                items, meta = structure_page(_json(body), self._kind.model)
+            except ResponseShapeError as exc:
+                raise _shape_error(exc, response, body) from None
+            yield Page(items=items, meta=meta)
+            url = meta.next_page_url
+            if url is not None:
+                url = self._next_page_url(url, response)
+
+    def _next_page_url(self, url: str, response: httpx.Response) -> str:
+        """An absolute next-page URL on our origin; a relative one is resolved against the request."""
+        absolute = str(response.request.url.join(url))
+        try:
+            self._client.check_same_origin(absolute)
+        except ValidationError as exc:
+            raise APIResponseValidationError(f"next_page_url is unsafe: {exc}", response=response) from None
+        return absolute
+
+    def _first_page_url(
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        reservation_status: ReservationStatus | str | None,
+        worker_sid: str | None,
+        page_size: int | None,
+        page_url: str | None,
+    ) -> str:
+        path = self._path(workspace_sid, parent_sid)
+        query: dict[str, str] = {}
+        if reservation_status is not None:
+            try:
+                query["ReservationStatus"] = ReservationStatus(reservation_status).value
+            except ValueError:
+                raise ValidationError(f"{reservation_status!r} is not a ReservationStatus") from None
+        if worker_sid is not None:
+            if not self._kind.filters_by_worker:
+                raise ValidationError("worker_sid filters task reservations only; these are already one worker's")
+            query["WorkerSid"] = check_sid(worker_sid, "WK", "worker_sid")
+        if page_size is not None:
+            if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+                raise ValidationError(f"page_size must be an integer in 1..{MAX_PAGE_SIZE}, got {page_size!r}")
+            query["PageSize"] = str(page_size)
+        if page_url is None:
+            return self._client.url(path) + (f"?{urlencode(query)}" if query else "")
+        if query:
+            raise ValidationError("page_url already carries the filters and page size: pass it alone")
+        self._client.check_same_origin(page_url)
+        if not page_url.startswith(self._client.url(path)):
+            raise ValidationError(f"page_url is not a page of {path}")
+        return page_url
+
+    def _path(self, workspace_sid: str, parent_sid: str, reservation_sid: str | None = None) -> str:
+        kind = self._kind
+        path = (
+            f"/v1/Workspaces/{check_sid(workspace_sid, 'WS', 'workspace_sid')}"
+            f"/{kind.parent_segment}/{check_sid(parent_sid, kind.parent_prefix, kind.parent_name)}/Reservations"
+        )
+        if reservation_sid is not None:
+            path += f"/{check_sid(reservation_sid, 'WR', 'reservation_sid')}"
+        return path
+
+    def _reservation(self, response: httpx.Response, body: bytes) -> R:
+        try:
+            return structure_reservation(_json(body), self._kind.model, response.headers.get("etag"))
+        except ResponseShapeError as exc:
+            raise _shape_error(exc, response, body) from None
+
+
+TaskReservations = Reservations[TaskReservation, TaskReservationUpdate]
+WorkerReservations = Reservations[WorkerReservation, WorkerReservationUpdate]
+
+
+def _etag(etag: str | None) -> str | None:
+    if etag is not None and (not isinstance(etag, str) or not etag or "\n" in etag or "\r" in etag):
+        raise ValidationError(f"etag must be a non-empty single-line string, got {etag!r}")
+    return etag
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ResponseShapeError(f"the body is not JSON ({exc})") from None
+
+
+def _shape_error(exc: ResponseShapeError, response: httpx.Response, body: bytes) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        f"unexpected response to {response.request.method} {response.request.url.path}: {exc}",
+        response=readable_response(response, body),
+    )

@@ -1,0 +1,46 @@
+"""Twilio SID checks: every SID that goes into a URL or a body is validated first."""
+
+from __future__ import annotations
+
+import re
+from typing import TypeGuard
+
+from ._errors import ValidationError
+
+#: What each SID prefix names, for error messages.
+SID_KINDS = {
+    "AC": "Account",
+    "CA": "Call",
+    "SK": "API Key",
+    "WA": "Activity",
+    "WK": "Worker",
+    "WR": "Reservation",
+    "WS": "Workspace",
+    "WT": "Task",
+}
+
+_SID_BODY = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def is_sid(value: object, prefix: str) -> TypeGuard[str]:
+    """Whether ``value`` is a 34-character SID: ``prefix`` and 32 hex digits."""
+    return (
+        isinstance(value, str)
+        and len(value) == 34
+        and value.startswith(prefix)
+        and _SID_BODY.fullmatch(value, 2) is not None
+    )
+
+
+def check_sid(value: object, prefix: str, name: str) -> str:
+    """Return ``value`` if it is a SID with ``prefix``, else raise ValidationError naming ``name``."""
+    if is_sid(value, prefix):
+        return value
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    raise ValidationError(
+        f"{name} must be {_article(SID_KINDS[prefix])} SID ({prefix!r} followed by 32 hex digits), got {shown}"
+    )
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "AEIOU" else f"a {noun}"

@@ -1,0 +1,46 @@
+"""Shared fixtures: every async test runs on asyncio and on trio; no test reaches a real host."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import respx
+
+from taskrouter_async import AsyncTaskRouter
+
+from .sids import ACCOUNT_SID, AUTH_TOKEN
+
+BASE_URL = "https://taskrouter.twilio.com"
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's real credentials or region must never leak into a test."""
+    for name in (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_API_KEY",
+        "TWILIO_API_SECRET",
+        "TWILIO_REGION",
+        "TWILIO_EDGE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    """respx routes for the TaskRouter host; any request that matches no route fails the test."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[AsyncTaskRouter]:
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0) as c:
+        yield c
