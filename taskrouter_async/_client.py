@@ -70,6 +70,12 @@ class _Settings:
     def request_extensions(self) -> dict[str, object]:
         return {"timeout": self.timeout.as_dict()}
 
+    @property
+    def attempt_deadline(self) -> float | None:
+        """The most one attempt may take: the sum of its phase timeouts; ``None`` if any phase is unbounded."""
+        phases = (self.timeout.pool, self.timeout.connect, self.timeout.write, self.timeout.read)
+        return None if None in phases else sum(p for p in phases if p is not None)
+
 
 class AsyncTaskRouter:
     """An async client for TaskRouter reservations. Use it as an async context manager, or call ``aclose()``.
@@ -187,7 +193,7 @@ class AsyncTaskRouter:
         return self._settings.base_url + path
 
     def check_same_origin(self, url: str) -> None:
-        """Refuse a URL on another scheme, host or port than ``base_url``: credentials never leave it."""
+        """Refuse a URL with userinfo or on another scheme, host or port: credentials never leave ``base_url``."""
         if not _same_origin(url, self._settings.base_url):
             raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {self.base_url}")
 
@@ -211,21 +217,17 @@ class AsyncTaskRouter:
             request = httpx.Request(method, url, headers=headers, content=body, extensions=settings.request_extensions)
             wait: float | None = None
             try:
-                response = await self._http.send(request, stream=True, follow_redirects=False)
-                try:
-                    content = await _read_capped(response)
-                finally:
-                    await response.aclose()
+                response, content = await self._attempt(request)
             except httpx.TransportError as exc:
                 error_type = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
                 error: APIError = error_type(
                     f"{_describe(exc)} on {method} {request.url.path}", request=request, attempts=attempt
                 )
                 retryable = repeat_is_safe or not was_sent(exc)
-            except (httpx.DecodingError, _BodyTooLarge) as exc:
+            except _UnreadableBody as exc:
                 raise APIResponseValidationError(
                     f"unreadable response body on {method} {request.url.path}: {exc}",
-                    response=readable_response(response, b""),
+                    response=readable_response(exc.response, b""),
                     attempts=attempt,
                 ) from None
             else:
@@ -249,21 +251,42 @@ class AsyncTaskRouter:
             )
             await anyio.sleep(delay)
 
+    async def _attempt(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """One try: send, read the capped body and release the connection, within the attempt deadline.
 
-class _BodyTooLarge(Exception):
-    """A response body over MAX_RESPONSE_BYTES; reported as APIResponseValidationError."""
+        httpx times each phase (and each read) on its own, so a server that drips a byte at a
+        time could hold a call forever; the deadline bounds the attempt as a whole.
+        """
+        deadline = self._settings.attempt_deadline
+        with anyio.move_on_after(deadline):
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+            try:
+                return response, await _read_capped(response)
+            except httpx.DecodingError as exc:
+                raise _UnreadableBody(str(exc), response) from None
+            finally:
+                await response.aclose()
+        raise httpx.ReadTimeout(f"no complete response within the {deadline}s attempt deadline", request=request)
+
+
+class _UnreadableBody(Exception):
+    """A body that cannot be decoded or is over MAX_RESPONSE_BYTES; reported as APIResponseValidationError."""
+
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(message)
+        self.response = response
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-        raise _BodyTooLarge(f"Content-Length {declared} is over the {MAX_RESPONSE_BYTES}-byte limit")
+        raise _UnreadableBody(f"Content-Length {declared} is over the {MAX_RESPONSE_BYTES}-byte limit", response)
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
-            raise _BodyTooLarge(f"the body is over the {MAX_RESPONSE_BYTES}-byte limit")
+            raise _UnreadableBody(f"the body is over the {MAX_RESPONSE_BYTES}-byte limit", response)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -346,7 +369,7 @@ def _same_origin(url: str, base_url: str) -> bool:
         a, b = httpx.URL(url), httpx.URL(base_url)
     except httpx.InvalidURL:
         return False
-    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+    return not a.userinfo and (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
 def _origin_text(url: str) -> str:

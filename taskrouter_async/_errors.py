@@ -180,7 +180,7 @@ def _twilio_error_fields(response: httpx.Response) -> tuple[int | None, str, str
     fallback = response.reason_phrase or "error"
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         snippet = response.content[:_SNIPPET_CHARS].decode("utf-8", "replace").strip()
         return None, f"{fallback}: {snippet}" if snippet else fallback, None
     if not isinstance(body, dict):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlencode
 
 import attrs
+import httpx
 
 from ._converter import ResponseShapeError, encode_form, structure_page, structure_reservation
 from ._enums import ReservationStatus
@@ -21,8 +22,6 @@ from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservation
 from ._sids import check_sid
 
 if TYPE_CHECKING:
-    import httpx
-
     from ._client import AsyncTaskRouter
 
 __all__ = ["TASK", "WORKER", "ReservationKind", "Reservations", "TaskReservations", "WorkerReservations"]
@@ -143,10 +142,10 @@ class Reservations(Generic[R, U]):
 
     def _next_page_url(self, url: str, response: httpx.Response) -> str:
         """An absolute next-page URL on our origin; a relative one is resolved against the request."""
-        absolute = str(response.request.url.join(url))
         try:
+            absolute = str(response.request.url.join(url))
             self._client.check_same_origin(absolute)
-        except ValidationError as exc:
+        except (httpx.InvalidURL, ValidationError) as exc:
             raise APIResponseValidationError(f"next_page_url is unsafe: {exc}", response=response) from None
         return absolute
 
@@ -213,7 +212,7 @@ def _etag(etag: str | None) -> str | None:
 def _json(body: bytes) -> object:
     try:
         return json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep to parse
         raise ResponseShapeError(f"the body is not JSON ({exc})") from None
 
 

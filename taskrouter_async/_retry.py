@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
@@ -12,6 +13,8 @@ import httpx
 #: API failed (5xx). A 5xx on an update is retried only when If-Match makes a repeat safe.
 RATE_LIMITED = 429
 SERVER_ERRORS = frozenset({500, 502, 503, 504})
+
+_SECONDS = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
 
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
@@ -23,10 +26,8 @@ def retry_after(headers: httpx.Headers, *, now: datetime | None = None) -> float
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _SECONDS.fullmatch(value):
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -38,7 +39,7 @@ def retry_after(headers: httpx.Headers, *, now: datetime | None = None) -> float
 
 def backoff(retry_number: int) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, initial * 2**n)]."""
-    return random.uniform(0.0, min(MAX_BACKOFF, INITIAL_BACKOFF * 2**retry_number))
+    return random.uniform(0.0, min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** min(retry_number, 64)))
 
 
 def was_sent(exc: httpx.TransportError) -> bool:
