@@ -7,7 +7,7 @@ The two kinds differ only in data: the parent path segment and SID prefix, wheth
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -95,7 +95,7 @@ class Reservations(Generic[R, U]):
         Arguments are checked now, before the first request.
         """
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, page_url)
-        return self._iter_pages(first_url)
+        return _PageIterator(self._page, first_url)
 
     def list(
         self,
@@ -115,30 +115,17 @@ class Reservations(Generic[R, U]):
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValidationError(f"limit must be a non-negative integer or None, got {limit!r}")
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, None)
-        return self._iter_items(first_url, limit)
+        return _ItemIterator(_PageIterator(self._page, first_url), limit)
 
-    async def _iter_items(self, first_url: str, limit: int | None) -> AsyncIterator[R]:
-        if limit == 0:
-            return
-        count = 0
-        async for page in self._iter_pages(first_url):
-            for item in page.items:
-                yield item
-                count += 1
-                if count == limit:
-                    return
-
-    async def _iter_pages(self, url: str | None) -> AsyncIterator[Page[R]]:
-        while url is not None:
-            response, body = await self._client.send("GET", url)
-            try:
-                items, meta = structure_page(_json(body), self._kind.model)
-            except ResponseShapeError as exc:
-                raise _shape_error(exc, response, body) from None
-            yield Page(items=items, meta=meta)
-            url = meta.next_page_url
-            if url is not None:
-                url = self._next_page_url(url, response)
+    async def _page(self, url: str) -> tuple[Page[R], str | None]:
+        """Fetch one list page; return it and the checked URL of the next one."""
+        response, body = await self._client.send("GET", url)
+        try:
+            items, meta = structure_page(_json(body), self._kind.model)
+        except ResponseShapeError as exc:
+            raise _shape_error(exc, response, body) from None
+        next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, response)
+        return Page(items=items, meta=meta), next_url
 
     def _next_page_url(self, url: str, response: httpx.Response) -> str:
         """An absolute next-page URL on our origin; a relative one is resolved against the request."""
@@ -147,6 +134,8 @@ class Reservations(Generic[R, U]):
             self._client.check_same_origin(absolute)
         except (httpx.InvalidURL, ValidationError) as exc:
             raise APIResponseValidationError(f"next_page_url is unsafe: {exc}", response=response) from None
+        if absolute == str(response.request.url):
+            raise APIResponseValidationError("next_page_url points back at the same page", response=response)
         return absolute
 
     def _first_page_url(
@@ -197,6 +186,52 @@ class Reservations(Generic[R, U]):
             return structure_reservation(_json(body), self._kind.model, response.headers.get("etag"))
         except ResponseShapeError as exc:
             raise _shape_error(exc, response, body) from None
+
+
+class _PageIterator(AsyncIterator[Page[R]]):
+    """List pages on demand, one request each. A plain iterator, not an async generator, so a
+    caller that stops early leaves nothing to finalize (trio warns about unfinished generators).
+    """
+
+    def __init__(self, fetch: Callable[[str], Awaitable[tuple[Page[R], str | None]]], url: str | None) -> None:
+        self._fetch = fetch
+        self._url = url
+
+    async def __anext__(self) -> Page[R]:
+        if self._url is None:
+            raise StopAsyncIteration
+        url, self._url = self._url, None  # like a generator, a failed page ends the iteration
+        page, self._url = await self._fetch(url)
+        return page
+
+    async def aclose(self) -> None:
+        """Stop early. Nothing is held between pages, so this only ends the iteration."""
+        self._url = None
+
+
+class _ItemIterator(AsyncIterator[R]):
+    """The reservations of successive pages, up to ``limit`` of them."""
+
+    def __init__(self, pages: _PageIterator[R], limit: int | None) -> None:
+        self._pages = pages
+        self._left = limit
+        self._items: Iterator[R] = iter(())
+
+    async def __anext__(self) -> R:
+        if self._left == 0:
+            raise StopAsyncIteration
+        item = next(self._items, None)
+        while item is None:
+            self._items = iter((await self._pages.__anext__()).items)
+            item = next(self._items, None)
+        if self._left is not None:
+            self._left -= 1
+        return item
+
+    async def aclose(self) -> None:
+        """Stop early. Nothing is held between pages, so this only ends the iteration."""
+        self._left = 0
+        await self._pages.aclose()
 
 
 TaskReservations = Reservations[TaskReservation, TaskReservationUpdate]
