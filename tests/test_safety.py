@@ -1,0 +1,244 @@
+"""Credentials stay secret and stay home: repr, logs, exception text, foreign URLs, plain http."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import traceback
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from taskrouter_async import (
+    APIResponseValidationError,
+    APIStatusError,
+    AsyncTaskRouter,
+    TaskReservationUpdate,
+    TaskRouterError,
+    ValidationError,
+    _retry,
+)
+
+from .loopback import Conn, LoopbackServer, Request
+from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
+
+pytestmark = pytest.mark.anyio
+
+API_KEY = "SK" + "9" * 32
+API_SECRET = "api-s3cret-ZYXWVUTSRQPONMLKJIHGFEDCBA"
+SECRETS = [
+    AUTH_TOKEN,
+    API_SECRET,
+    base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode(),
+    base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode(),
+]
+LIST_PATH = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations"
+BASE = "https://taskrouter.twilio.com"
+
+
+@pytest.fixture(autouse=True)
+def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_retry, "INITIAL_BACKOFF", 0.001)
+    monkeypatch.setattr(_retry, "MAX_BACKOFF", 0.002)
+
+
+def assert_no_secret(text: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_repr_and_str_hide_credentials() -> None:
+    for client in (
+        AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN),
+        AsyncTaskRouter(ACCOUNT_SID, api_key=API_KEY, api_secret=API_SECRET),
+    ):
+        for obj in (client, client.with_options(max_retries=0), client._settings, client.task_reservations):
+            assert_no_secret(repr(obj) + str(obj))
+
+
+def _mixed_server() -> LoopbackServer:
+    """Answers in turn: 503, a reset, 429, 200, an HTML 404 and a stall, so every log path runs."""
+    script = ["503", "reset", "429", "200", "404", "stall"]
+
+    async def handler(request: Request, conn: Conn) -> None:
+        step = script[(len(server.requests) - 1) % len(script)]
+        if step == "reset":
+            conn.reset()
+        elif step == "stall":
+            await conn.stall(5)
+        elif step == "404":
+            await conn.respond(404, "<html><body>Not here</body></html>", content_type="text/html")
+        elif step == "429":
+            await conn.respond(429, json.dumps({"code": 20429, "message": "slow"}), headers=[("Retry-After", "0")])
+        elif step == "503":
+            await conn.respond(503, "")
+        else:
+            body = {"sid": RESERVATION_SID, "reservation_status": "accepted"}
+            await conn.respond(200, json.dumps(body), headers=[("ETag", '"v2"')])
+
+    server = LoopbackServer(handler, lifetime=60)
+    return server
+
+
+@pytest.mark.parametrize("auth", ["token", "api_key"])
+async def test_no_credentials_in_logs_or_exceptions(auth: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # the root: httpx, httpcore and ours all propagate here
+    errors: list[BaseException] = []
+    credentials: dict[str, Any] = (
+        {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN}
+        if auth == "token"
+        else {"api_key": API_KEY, "api_secret": API_SECRET, "account_sid": ACCOUNT_SID}
+    )
+    with _mixed_server() as server, anyio.fail_after(20):
+        async with AsyncTaskRouter(base_url=server.url, timeout=0.3, max_retries=3, **credentials) as client:
+            reservations = client.task_reservations
+            accept = TaskReservationUpdate(reservation_status="accepted")
+            for _ in range(4):
+                for call in (
+                    reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID),
+                    reservations.update(WORKSPACE_SID, TASK_SID, RESERVATION_SID, accept),
+                    reservations.update(WORKSPACE_SID, TASK_SID, RESERVATION_SID, accept, etag='"v1"'),
+                ):
+                    try:
+                        await call
+                    except TaskRouterError as exc:
+                        errors.append(exc)
+    assert errors, "the script produces errors"
+    assert {"httpx", "httpcore.connection", "httpcore.http11", "taskrouter_async"} <= {r.name for r in caplog.records}
+    for record in caplog.records:
+        assert_no_secret(record.getMessage())
+        assert_no_secret(repr(record.args) + repr(record.__dict__))
+    assert_no_secret(caplog.text)
+    for exc in errors:
+        assert_no_secret(str(exc) + repr(exc) + "".join(traceback.format_exception(exc)))
+        assert_no_secret(repr(vars(exc)))
+        assert_no_secret(repr(exc.request) + repr(exc.request.headers))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "next_page_url",
+    [
+        "https://evil.example.com" + LIST_PATH + "?PageToken=PT1",
+        "//evil.example.com" + LIST_PATH,
+        "http://taskrouter.twilio.com" + LIST_PATH + "?PageToken=PT1",
+        "https://taskrouter.twilio.com:8443" + LIST_PATH + "?PageToken=PT1",
+        "https://taskrouter.twilio.com.evil.example.com" + LIST_PATH,
+        "https://user:pass@taskrouter.twilio.com" + LIST_PATH,
+        "https://evil.example.com\\@taskrouter.twilio.com" + LIST_PATH,
+        "http://[::1",
+        "javascript:alert(1)",
+        LIST_PATH,  # the page itself: a loop, not a next page
+    ],
+)
+async def test_foreign_next_page_url_raises_and_sends_nothing(api: respx.MockRouter, next_page_url: str) -> None:
+    page = {"meta": {"key": "reservations", "next_page_url": next_page_url}, "reservations": []}
+    route = api.get(LIST_PATH).mock(return_value=httpx.Response(200, json=page))
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
+        with pytest.raises(APIResponseValidationError, match="next_page_url"):
+            async for _ in client.task_reservations.list(WORKSPACE_SID, TASK_SID):
+                pass
+    assert route.call_count == 1
+    assert len(api.calls) == 1
+
+
+async def test_relative_next_page_url_on_the_same_origin_is_followed(api: respx.MockRouter) -> None:
+    first = {"meta": {"key": "reservations", "next_page_url": LIST_PATH + "?PageToken=PT1"}, "reservations": []}
+    last = {"meta": {"key": "reservations", "next_page_url": None}, "reservations": []}
+    route = api.get(LIST_PATH).mock(side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=last)])
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
+        pages = [p async for p in client.task_reservations.pages(WORKSPACE_SID, TASK_SID)]
+    assert len(pages) == 2
+    assert str(route.calls[1].request.url) == BASE + LIST_PATH + "?PageToken=PT1"
+
+
+async def test_foreign_next_page_url_on_real_sockets_reaches_nobody() -> None:
+    async def foreign(request: Request, conn: Conn) -> None:
+        await conn.respond(200, "{}")
+
+    with LoopbackServer(foreign, lifetime=30) as elsewhere:
+
+        async def home(request: Request, conn: Conn) -> None:
+            next_url = elsewhere.url + LIST_PATH + "?PageToken=PT1"
+            page = {"meta": {"key": "reservations", "next_page_url": next_url}, "reservations": []}
+            await conn.respond(200, json.dumps(page))
+
+        with LoopbackServer(home, lifetime=30) as server, anyio.fail_after(10):
+            async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url) as client:
+                with pytest.raises(APIResponseValidationError):
+                    async for _ in client.task_reservations.pages(WORKSPACE_SID, TASK_SID):
+                        pass
+            assert len(server.requests) == 1
+        assert elsewhere.requests == []
+        assert elsewhere.accepted == 0
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_redirects_are_not_followed(status: int) -> None:
+    async def foreign(request: Request, conn: Conn) -> None:
+        await conn.respond(200, "{}")
+
+    with LoopbackServer(foreign, lifetime=30) as elsewhere:
+
+        async def redirect(request: Request, conn: Conn) -> None:
+            await conn.respond(status, "", headers=[("Location", elsewhere.url + request.target)])
+
+        with LoopbackServer(redirect, lifetime=30) as server, anyio.fail_after(10):
+            async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url) as client:
+                with pytest.raises(APIStatusError) as caught:
+                    await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
+        assert caught.value.status_code == status
+        assert elsewhere.accepted == 0
+
+
+async def test_page_url_on_another_origin_is_refused_before_any_request(api: respx.MockRouter) -> None:
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
+        for url in ("https://evil.example.com" + LIST_PATH, "http://taskrouter.twilio.com" + LIST_PATH):
+            with pytest.raises(ValidationError, match="refusing to send credentials"):
+                client.task_reservations.pages(WORKSPACE_SID, TASK_SID, page_url=url)
+    assert len(api.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("base_url", "allowed"),
+    [
+        ("https://example.com", True),
+        ("https://proxy.internal:8443/twilio", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://127.0.0.2", True),
+        ("http://localhost:9000", True),
+        ("http://[::1]:9000", True),
+        ("http://example.com", False),
+        ("http://10.0.0.1", False),
+        ("http://taskrouter.twilio.com", False),
+        ("ftp://example.com", False),
+        ("https://user:pw@example.com", False),
+        ("example.com", False),
+    ],
+)
+def test_https_is_required_for_non_loopback_hosts(base_url: str, allowed: bool) -> None:
+    if allowed:
+        assert AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=base_url).base_url == base_url
+    else:
+        with pytest.raises(ValidationError):
+            AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=base_url)
+
+
+def test_plain_http_only_when_explicitly_allowed() -> None:
+    client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url="http://example.com", allow_insecure_http=True)
+    assert client.base_url == "http://example.com"
+
+
+@pytest.mark.parametrize(
+    "bad_sid", ["WR../../Accounts", "WR" + "e" * 31 + "/", "WR" + "e" * 32 + "?x=1", "WR" + "E" * 32 + "%2F", ""]
+)
+async def test_path_segments_are_validated_sids(api: respx.MockRouter, bad_sid: str) -> None:
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
+        with pytest.raises(ValidationError):
+            await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, bad_sid)
+        with pytest.raises(ValidationError):
+            await client.worker_reservations.fetch(WORKSPACE_SID, bad_sid, RESERVATION_SID)
+    assert len(api.calls) == 0
