@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``fuzz`` and ``soak``."""
 
 from __future__ import annotations
 
@@ -28,3 +28,17 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("-e", ".", "mypy")
     session.run("mypy", "--strict", "taskrouter_async")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Hypothesis fuzzing of response handling with 20,000 examples per test (the default run has 250)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "fuzz", *session.posargs, env={"TASKROUTER_FUZZ_EXAMPLES": "20000"})
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Fault injection with 20,000 updates per backend (the default run has 2,000); prints the counts."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "soak", "-s", *session.posargs, env={"TASKROUTER_SOAK_UPDATES": "20000"})
