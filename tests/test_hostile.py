@@ -183,9 +183,9 @@ async def expect(handler: Handler, call: str, error: type[TaskRouterError]) -> N
         assert caught.value.request.url.host == "127.0.0.1"
 
 
-#: Stopping early inside httpx's stream (its async generators) makes trio warn; the connection is
-#: closed all the same. httpx issue #3686, unfixed in httpx 0.28.
-_HTTPX_GENERATORS = pytest.mark.filterwarnings(r"ignore:Async generator 'httpx\.:ResourceWarning")
+#: Stopping early inside httpx's stream (async generators in httpx and httpcore) makes trio warn;
+#: the connection is closed all the same. httpx issue #3686, unfixed in httpx 0.28.
+_HTTPX_GENERATORS = pytest.mark.filterwarnings(r"ignore:Async generator 'http(x|core)\.:ResourceWarning")
 _STOPPED_MID_STREAM = {"bad gzip", "huge chunked body"}
 
 
