@@ -62,6 +62,8 @@ class _Settings:
     base_url: str
     get_headers: dict[str, str] = attrs.field(repr=False)
     post_headers: dict[str, str] = attrs.field(repr=False)
+    #: The password and the Basic token, as bytes: scrubbed from error bodies a server echoes back.
+    secrets: tuple[bytes, ...] = attrs.field(repr=False)
     timeout: httpx.Timeout
     max_retries: int
     max_retry_after: float
@@ -112,6 +114,7 @@ class AsyncTaskRouter:
             base_url=url,
             get_headers=get_headers,
             post_headers={**get_headers, "Content-Type": "application/x-www-form-urlencoded"},
+            secrets=(token.encode(), password.encode()),
             timeout=_timeout(timeout),
             max_retries=_max_retries(max_retries),
             max_retry_after=float(max_retry_after),
@@ -234,7 +237,7 @@ class AsyncTaskRouter:
                 if response.is_success:
                     logger.debug("%s %s -> %d (attempt %d)", method, request.url.path, response.status_code, attempt)
                     return response, content
-                error_response = readable_response(response, content)
+                error_response = readable_response(response, _redact(content, settings.secrets))
                 status = response.status_code
                 wait = retry_after(response.headers) if status in (RATE_LIMITED, 503) else None
                 error = make_status_error(error_response, attempts=attempt, retry_after=wait)
@@ -289,6 +292,13 @@ async def _read_capped(response: httpx.Response) -> bytes:
             raise _UnreadableBody(f"the body is over the {MAX_RESPONSE_BYTES}-byte limit", response)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _redact(content: bytes, secrets: tuple[bytes, ...]) -> bytes:
+    """An error body without our credentials, in case the server (or a proxy) echoes the request."""
+    for secret in secrets:
+        content = content.replace(secret, b"[redacted]")
+    return content
 
 
 def _describe(exc: httpx.TransportError) -> str:

@@ -166,6 +166,13 @@ class LoopbackServer:
                 await anyio.sleep(0.01)
         return self.open_connections
 
+    async def wait_requests(self, count: int, within: float = 5.0) -> int:
+        """Poll until the server has read ``count`` requests (or ``within`` seconds pass); return how many."""
+        with anyio.move_on_after(within):
+            while len(self.requests) < count:  # noqa: ASYNC110 - the list lives in another thread
+                await anyio.sleep(0.01)
+        return len(self.requests)
+
     def _run(self) -> None:
         try:
             asyncio.run(self._main())

@@ -106,7 +106,7 @@ async def test_stalled_server_times_out_then_retries_get() -> None:
             with pytest.raises(APITimeoutError) as caught:
                 await fetch(client)
         assert caught.value.attempts == 2
-        assert len(server.requests) == 2
+        assert await server.wait_requests(2) == 2
         assert await server.wait_open(0) == 0
 
 
@@ -116,7 +116,7 @@ async def test_stalled_update_without_etag_is_not_retried() -> None:
             with pytest.raises(APITimeoutError) as caught:
                 await update(client)
             assert caught.value.attempts == 1
-            assert len(server.requests) == 1
+            assert await server.wait_requests(1) == 1
             with pytest.raises(APITimeoutError) as caught:
                 await update(client, etag='"v1"')
             assert caught.value.attempts == 4
@@ -134,10 +134,11 @@ async def test_a_dripping_server_is_cut_off_by_the_attempt_deadline() -> None:
         body = json.dumps(reservation()).encode() + b" " * 1000
         await conn.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
         await conn.write(f"Content-Length: {len(body)}\r\n\r\n".encode())
-        await conn.drip(body, 0.02)  # each byte well within the 0.2 s read timeout
+        await conn.drip(body, 0.02)  # each byte well within the 1 s read timeout
 
+    timeout = httpx.Timeout(1.0, connect=0.1, write=0.1, pool=0.1)  # an attempt deadline of 1.3 s
     with serving(drip) as server, anyio.fail_after(BOUND):
-        async with client_for(server, timeout=0.2, max_retries=0) as client:
+        async with client_for(server, timeout=timeout, max_retries=0) as client:
             with pytest.raises(APITimeoutError, match="attempt deadline"):
                 await fetch(client)
         assert await server.wait_open(0) == 0

@@ -119,6 +119,24 @@ async def test_no_credentials_in_logs_or_exceptions(auth: str, caplog: pytest.Lo
         assert_no_secret(repr(exc.request) + repr(exc.request.headers))  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("status", [400, 401, 500])
+async def test_an_error_page_echoing_the_request_does_not_leak_it(status: int) -> None:
+    async def echo_headers(request: Request, conn: Conn) -> None:
+        headers = "\n".join(f"{name}: {value}" for name, value in request.headers.items())
+        password = base64.b64decode(request.headers["authorization"].split()[1]).decode().partition(":")[2]
+        message = json.dumps({"code": 20001, "message": f"bad request; you sent {headers} (password {password})"})
+        await conn.respond(status, message)
+
+    with LoopbackServer(echo_headers, lifetime=30) as server, anyio.fail_after(10):
+        for credentials in ({"auth_token": AUTH_TOKEN}, {"api_key": API_KEY, "api_secret": API_SECRET}):
+            client = AsyncTaskRouter(ACCOUNT_SID, base_url=server.url, max_retries=0, **credentials)
+            async with client:
+                with pytest.raises(APIStatusError) as caught:
+                    await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
+            assert "Basic [redacted]" in str(caught.value)
+            assert_no_secret(str(caught.value) + caught.value.response.text)
+
+
 @pytest.mark.parametrize(
     "next_page_url",
     [
