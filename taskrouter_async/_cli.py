@@ -8,6 +8,7 @@ expected failure prints one ``error:`` line on stderr and exits 1, never a trace
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import socket
 import sys
@@ -107,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
         "One JSON result line per input line; exit status 1 if any failed.",
     )
     bulk.add_argument("file", nargs="?", default="-", help="input file (default: standard input)")
-    bulk.add_argument("--concurrency", type=int, default=10, help="updates in flight at once (default 10)")
+    bulk.add_argument(
+        "--concurrency", type=int, default=10, help="updates in flight at once, for task and for worker reservations"
+    )
     bulk.set_defaults(run=_bulk_update)
 
     server = commands.add_parser("fake-server", help="serve a fake TaskRouter with sample data on 127.0.0.1")
@@ -337,15 +340,19 @@ class _Progress:
 async def _bulk_update(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise _UsageError("--concurrency must be at least 1")
+    try:
+        # Lines are read in worker threads, so a slow producer on a pipe does not hold up the updates.
+        # Undecodable bytes become U+FFFD: that line then fails alone, as invalid JSON.
+        if args.file == "-":
+            source = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+        else:
+            source = await anyio.open_file(args.file, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise _UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     progress = None
     if sys.stderr.isatty():
         total = None if args.file == "-" else await anyio.to_thread.run_sync(_count_lines, args.file)
         progress = _Progress(sys.stderr, total)
-    try:
-        # Lines are read in worker threads, so a slow producer on a pipe does not hold up the updates.
-        source = anyio.wrap_file(sys.stdin) if args.file == "-" else await anyio.open_file(args.file, encoding="utf-8")
-    except OSError as exc:
-        raise _UsageError(f"cannot read {args.file}: {exc.strerror}") from None
     async with source, _client(args) as client:
         bulk = _Bulk(client, args.concurrency, progress)
         await bulk.run(aiter(source))
@@ -355,7 +362,7 @@ async def _bulk_update(args: argparse.Namespace) -> int:
 
 
 def _count_lines(path: str) -> int:
-    with open(path, encoding="utf-8") as source:
+    with open(path, encoding="utf-8", errors="replace") as source:
         return sum(1 for line in source if line.strip())
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from taskrouter_async._cli import main
@@ -73,6 +74,16 @@ def test_reservations_list_as_a_table_and_as_json_lines(server: str) -> None:
     records = [json.loads(line) for line in lines.stdout.splitlines()]
     assert [r["sid"] for r in records] == [ALICE, BOB]
     assert records[0]["url"].startswith(server)
+
+
+def test_fake_server_answers_any_http_client(server: str) -> None:
+    url = f"{server}/v1/Workspaces/{WS}/Tasks/{WT}/Reservations"
+    with httpx.Client() as http:
+        refused = http.get(url, auth=(DEFAULT_ACCOUNT_SID, "wrong"))
+        page = http.get(url, params={"PageSize": 1}, auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN))
+    assert (refused.status_code, refused.json()["code"]) == (401, 20003)
+    assert page.status_code == 200
+    assert page.json()["meta"]["next_page_url"] == f"{url}?PageSize=1&Page=1&PageToken=PA{ALICE}"
 
 
 def test_update_and_a_one_line_error(server: str) -> None:
