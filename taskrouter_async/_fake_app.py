@@ -31,6 +31,7 @@ from ._enums import ReservationStatus
 from ._errors import ValidationError
 from ._fake_state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._reservations import MAX_PAGE_SIZE
 from ._sids import check_sid, is_sid
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "DEFAULT_BASE_URL", "FakeTaskRouter", "RecordedRequest"]
@@ -46,7 +47,6 @@ DEFAULT_AUTH_TOKEN = "fake-auth-token"
 #: Where the fake says it lives when it is used in-process: loopback, so plain http is allowed.
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 
-MAX_PAGE_SIZE = 1000
 _ROUTE = re.compile(
     r"/v1/Workspaces/(?P<workspace>[^/]+)/(?P<segment>Tasks|Workers)/(?P<parent>[^/]+)/Reservations(?:/(?P<sid>[^/]+))?"
 )
@@ -122,7 +122,7 @@ class FakeTaskRouter:
         self.account_sid = check_sid(account_sid, "AC", "account_sid")
         self.auth_token = auth_token
         self.base_url = base_url.rstrip("/")
-        self._store = FakeStore(account_sid=account_sid, clock=clock, seed=seed)
+        self._store = FakeStore(clock=clock, seed=seed)
         self._faults: deque[_Fault] = deque()
         #: Every request received, in order; clear it freely.
         self.requests: list[RecordedRequest] = []

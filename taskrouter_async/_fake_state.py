@@ -34,7 +34,7 @@ TRANSITIONS: dict[ReservationStatus, frozenset[ReservationStatus]] = {
     ReservationStatus.WRAPPING: frozenset({ReservationStatus.COMPLETED}),
 }
 
-#: Fields each instruction needs, by wire name; the rest fall back to the worker's contact URI or Twilio defaults.
+#: Fields each instruction needs; the others fall back to the worker's contact URI or Twilio's defaults.
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "conference": (),
     "dequeue": ("dequeue_from",),
@@ -113,8 +113,7 @@ def _seconds(moment: datetime) -> datetime:
 class FakeStore:
     """The fake's records, with seeding methods for tests and the update rules of the real API."""
 
-    def __init__(self, *, account_sid: str, clock: Callable[[], datetime], seed: int) -> None:
-        self.account_sid = account_sid
+    def __init__(self, *, clock: Callable[[], datetime], seed: int) -> None:
         self._clock = clock
         self._random = random.Random(seed)
         self.workspaces: list[str] = []
@@ -149,9 +148,7 @@ class FakeStore:
         self.tasks[sid] = workspace_sid
         return sid
 
-    def add_worker(
-        self, workspace_sid: str | None = None, friendly_name: str | None = None, sid: str | None = None
-    ) -> str:
+    def add_worker(self, workspace_sid: str | None, friendly_name: str | None, sid: str | None) -> str:
         workspace_sid = self.workspace_or_default(workspace_sid)
         sid = check_sid(sid, "WK", "sid") if sid is not None else self.new_sid("WK")
         known = self.workers.get(sid)
@@ -256,7 +253,7 @@ class FakeStore:
             names = ", ".join(wire_name(name) for name in missing)
             raise FakeAPIError(400, INVALID_PARAMETER, f"The {instruction} instruction requires {names}")
         if instruction == "supervise":
-            self._check_state(reservation, ReservationStatus.ACCEPTED, "supervised")
+            self._check_state(reservation, ReservationStatus.ACCEPTED, instruction)
             return self._save(reservation, instruction=instruction)
         self._check_state(reservation, ReservationStatus.PENDING, instruction)
         accepts = instruction in ("conference", "dequeue") or bool(params.call_accept or params.redirect_accept)
@@ -275,13 +272,13 @@ class FakeStore:
             )
 
     @staticmethod
-    def _check_state(reservation: FakeReservation, expected: ReservationStatus, action: str) -> None:
+    def _check_state(reservation: FakeReservation, expected: ReservationStatus, instruction: str) -> None:
         if reservation.status is not expected:
             raise FakeAPIError(
                 400,
                 INVALID_PARAMETER,
-                f"Reservation {reservation.sid} not in expected state [{expected.value}] and cannot be {action}; "
-                f"it is {reservation.status.value}",
+                f"Reservation {reservation.sid} not in expected state [{expected.value}] for the {instruction} "
+                f"instruction; it is {reservation.status.value}",
             )
 
     def _save(
