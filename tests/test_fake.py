@@ -111,7 +111,7 @@ async def test_pages_follow_page_tokens_in_creation_order(fake: FakeTaskRouter, 
     assert pages[0].meta.previous_page_url is None
     for page in pages[1:]:
         assert page.meta.previous_page_url is not None
-        assert parse_qs(urlsplit(page.meta.previous_page_url).query)["PageToken"] == ["PB" + page.items[0].sid]
+        assert parse_qs(urlsplit(page.meta.previous_page_url).query)["PageToken"] == [f"PB{page.items[0].sid}"]
 
 
 async def test_list_meta_is_shaped_like_the_real_api(fake: FakeTaskRouter) -> None:
@@ -303,9 +303,9 @@ async def test_credentials_are_checked(fake: FakeTaskRouter) -> None:
     async with other.connect() as good:
         assert (await good.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)).sid == RESERVATION_SID
     async with other.client() as http:
-        wrong = AsyncTaskRouter(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, base_url=other.base_url, http_client=http)
+        stranger = AsyncTaskRouter(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, base_url=other.base_url, http_client=http)
         with pytest.raises(AuthenticationError) as caught:
-            await wrong.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
+            await stranger.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
     assert caught.value.code == 20003
 
 
