@@ -189,7 +189,7 @@ async def _one(reservation: Reservation) -> AsyncIterator[Reservation]:
     yield reservation
 
 
-async def _print_reservations(items: AsyncIterator[Any], *, table: bool) -> None:
+async def _print_reservations(items: AsyncIterator[Reservation], *, table: bool) -> None:
     if table:
         print(_TABLE.format(**_HEADINGS))
     async for reservation in items:
@@ -239,7 +239,7 @@ class _Bulk:
                     try:
                         kind, item = _bulk_item(text)
                     except _UsageError as exc:
-                        self.report(number, error={"message": f"line {number}: {exc}"})
+                        self.report(number, error={"message": str(exc)})
                         continue
                     self.lines[kind][counts[kind]] = number
                     counts[kind] += 1
