@@ -77,5 +77,5 @@ async def test_not_found_bad_sid_and_rate_limit(app: httpx.AsyncClient, fake: Fa
     limited = await app.post(_accept_url(reservation))
     assert unknown.status_code == 404
     assert malformed.status_code == 422
-    assert "workspace_sid" in malformed.json()["detail"]
+    assert "followed by 32 hex digits" in malformed.json()["detail"]
     assert (limited.status_code, limited.headers["retry-after"]) == (503, "7")
