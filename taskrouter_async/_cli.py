@@ -64,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="taskrouter-async", description="Twilio TaskRouter reservations from the command line."
+        prog="taskrouter-async",
+        description="Twilio TaskRouter reservations from the command line.",
+        epilog="Credentials come from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and "
+        "TWILIO_API_SECRET). Try 'demo' first: it needs neither credentials nor network.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(required=True, metavar="command")
