@@ -113,14 +113,24 @@ class FakeTaskRouter:
         *,
         account_sid: str = DEFAULT_ACCOUNT_SID,
         auth_token: str = DEFAULT_AUTH_TOKEN,
+        api_key: str | None = None,
+        api_secret: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], datetime] = utc_now,
         seed: int = 0,
     ) -> None:
-        """``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
-        ``clock`` stamps ``date_created``/``date_updated``; ``seed`` makes generated SIDs repeatable."""
+        """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
+
+        ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
+        ``clock`` stamps ``date_created``/``date_updated``; ``seed`` makes generated SIDs repeatable.
+        """
         self.account_sid = check_sid(account_sid, "AC", "account_sid")
         self.auth_token = auth_token
+        self._credentials = [f"{account_sid}:{auth_token}".encode()]
+        if api_key is not None or api_secret is not None:
+            if api_key is None or api_secret is None:
+                raise ValidationError("api_key and api_secret go together: pass both, or neither")
+            self._credentials.append(f"{check_sid(api_key, 'SK', 'api_key')}:{api_secret}".encode())
         self.base_url = base_url.rstrip("/")
         self._store = FakeStore(clock=clock, seed=seed)
         self._faults: deque[_Fault] = deque()
@@ -269,8 +279,8 @@ class FakeTaskRouter:
             user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             user = password = ""
-        expected = f"{self.account_sid}:{self.auth_token}".encode()
-        if scheme.lower() != "basic" or not hmac.compare_digest(f"{user}:{password}".encode(), expected):
+        given = f"{user}:{password}".encode()
+        if scheme.lower() != "basic" or not any(hmac.compare_digest(given, known) for known in self._credentials):
             raise FakeAPIError(401, 20003, "Authenticate")
 
     def _route(self, request: RecordedRequest) -> _Response:

@@ -309,6 +309,18 @@ async def test_credentials_are_checked(fake: FakeTaskRouter) -> None:
     assert caught.value.code == 20003
 
 
+async def test_an_api_key_is_accepted_when_configured() -> None:
+    key = "SK" + "2" * 32
+    fake = FakeTaskRouter(api_key=key, api_secret="key-secret")
+    seeded = fake.add_reservation()
+    async with fake.client() as http:
+        client = AsyncTaskRouter(api_key=key, api_secret="key-secret", base_url=fake.base_url, http_client=http)
+        fetched = await client.task_reservations.fetch(seeded.workspace_sid, seeded.task_sid, seeded.sid)
+    assert fetched.sid == seeded.sid
+    with pytest.raises(ValidationError):
+        FakeTaskRouter(api_key=key)
+
+
 async def test_if_match_guards_updates_and_date_updated_moves(fake: FakeTaskRouter, clock: Clock) -> None:
     seeded = fake.add_reservation()
     address = (seeded.workspace_sid, seeded.task_sid, seeded.sid)
