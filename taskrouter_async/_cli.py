@@ -106,8 +106,8 @@ def _parser() -> argparse.ArgumentParser:
         "bulk-update",
         parents=[api],
         help="apply JSON-lines updates concurrently",
-        description='Each input line: {"workspace_sid": "WS…", "task_sid": "WT…" or "worker_sid": "WK…", '
-        '"reservation_sid": "WR…", "params": {"ReservationStatus": "accepted", …}, "etag": optional}. '
+        description='Each input line: {"workspace_sid": "WS...", "task_sid": "WT..." or "worker_sid": "WK...", '
+        '"reservation_sid": "WR...", "params": {"ReservationStatus": "accepted", ...}, "etag": optional}. '
         "One JSON result line per input line; exit status 1 if any failed.",
     )
     bulk.add_argument("file", nargs="?", default="-", help="input file (default: standard input)")
