@@ -7,12 +7,13 @@ The two kinds differ only in data: the parent path segment and SID prefix, wheth
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlencode
 
 import attrs
 
+from ._bulk import DEFAULT_CONCURRENCY, BulkItem, BulkProgress, BulkResult, BulkRun
 from ._converter import ResponseShapeError, encode_form, structure_page, structure_reservation
 from ._enums import ReservationStatus
 from ._errors import APIResponseValidationError, ValidationError, readable_response
@@ -30,6 +31,7 @@ __all__ = [
     "WORKER",
     "ItemIterator",
     "PageIterator",
+    "PreparedUpdate",
     "ReservationKind",
     "Reservations",
     "TaskReservations",
@@ -52,6 +54,15 @@ class ReservationKind(Generic[R, U]):
     filters_by_worker: bool
     model: type[R]
     update_params: type[U]
+
+
+@attrs.frozen
+class PreparedUpdate:
+    """A checked update, ready to send: its URL, form body and If-Match ETag."""
+
+    url: str
+    body: bytes
+    etag: str | None
 
 
 TASK = ReservationKind("Tasks", "WT", "task_sid", True, TaskReservation, TaskReservationUpdate)
@@ -78,9 +89,52 @@ class Reservations(Generic[R, U]):
     ) -> R:
         """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
         since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
+        request = self._prepare_update(workspace_sid, parent_sid, reservation_sid, params, etag)
+        return await self._send_update(request)
+
+    def _prepare_update(
+        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, etag: str | None
+    ) -> PreparedUpdate:
+        """Check an update and build its URL and body, without I/O; raises ValidationError."""
         url = self._client.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
-        response, body = await self._client.send("POST", url, body=self.encode(params), etag=_etag(etag))
+        return PreparedUpdate(url=url, body=self.encode(params), etag=_etag(etag))
+
+    async def _send_update(self, request: PreparedUpdate, *, on_rate_limited: Callable[[], None] | None = None) -> R:
+        """Send a prepared update through the client's pipeline (and its retries); return the reservation."""
+        response, body = await self._client.send(
+            "POST", request.url, body=request.body, etag=request.etag, on_rate_limited=on_rate_limited
+        )
         return self._reservation(response, body)
+
+    def update_many(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[R, U]:
+        """Update many reservations concurrently; use as ``async with ... as results: async for r in results``.
+
+        ``items`` are ``BulkUpdate`` objects or ``(workspace_sid, parent_sid, reservation_sid, params[, etag])``
+        tuples, read lazily. Results arrive as requests complete, one per item, each with the item's
+        ``index``; an item that fails (bad input included) yields a result with ``error`` set. At most
+        ``concurrency`` requests are in flight, fewer while the API answers 429 (see ``BulkRun``).
+        Leaving the block early cancels the requests still in flight and reads no more items.
+        """
+        return BulkRun(self, items, concurrency=concurrency, on_progress=on_progress)
+
+    async def update_all(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> list[BulkResult[R, U]]:
+        """Run ``update_many`` to the end and return every result in input order (all held in memory)."""
+        async with self.update_many(items, concurrency=concurrency, on_progress=on_progress) as results:
+            collected = [result async for result in results]
+        collected.sort(key=lambda result: result.index)
+        return collected
 
     def encode(self, params: U) -> bytes:
         """The form body ``update`` sends for ``params``; checks they are this kind's update class."""
