@@ -6,6 +6,7 @@ import logging
 import math
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -336,9 +337,10 @@ async def test_defaults() -> None:
     async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
         assert client.timeout == httpx.Timeout(30.0, connect=5.0)
         assert client.max_retries == 2
-        pool = client._http._transport._pool  # type: ignore[attr-defined]
-        assert pool._retries == 0, "the transport never retries on its own"
-        assert pool._max_connections == DEFAULT_LIMITS.max_connections
+        transport: Any = client._http._transport
+        pools = [t._pool for t in getattr(transport, "_pools", [transport])]  # one httpx pool or several
+        assert all(pool._retries == 0 for pool in pools), "the transport never retries on its own"
+        assert sum(pool._max_connections for pool in pools) == DEFAULT_LIMITS.max_connections
 
 
 async def test_bad_request_is_never_retried_even_with_retries_left(api: respx.MockRouter) -> None:
