@@ -1,0 +1,271 @@
+"""Is a request one the TaskRouter spec allows? openapi-core's verdict plus the wire rules it cannot express.
+
+The autouse fixture ``spec_conformance`` records every httpx request a test sends to a
+``/v1/Workspaces/...`` path (through respx, loopback servers or ASGI transports alike) and
+fails the test at teardown if any of them breaks the spec. A test that sends a
+non-conforming request on purpose opts out with ``@pytest.mark.nonconforming_requests``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import attrs
+import httpx
+import pytest
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+__all__ = [
+    "API_PATH",
+    "MARKER",
+    "SPEC_PATH",
+    "SPEC_SERVER",
+    "RequestRecorder",
+    "SentRequest",
+    "check_request",
+    "form_schema",
+    "openapi",
+    "resolve",
+    "spec",
+    "spec_conformance",
+]
+
+SPEC_PATH = Path(__file__).parent / "spec" / "twilio_taskrouter_v1_reservations.json"
+#: Requests are checked against this server whatever host a test used (127.0.0.1, a region, a fake).
+SPEC_SERVER = "https://taskrouter.twilio.com"
+API_PATH = "/v1/Workspaces/"
+MARKER = "nonconforming_requests"
+FORM = "application/x-www-form-urlencoded"
+
+_PLAIN_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    """The repository's copy of the spec (never ``../shared``)."""
+    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@functools.cache
+def openapi() -> OpenAPI:
+    return OpenAPI.from_dict(spec())
+
+
+def resolve(node: Mapping[str, Any]) -> dict[str, Any]:
+    """``node`` with a local ``$ref`` followed (the spec only uses ``#/components/...`` refs)."""
+    while "$ref" in node:
+        target: Any = spec()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return dict(node)
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+
+
+@functools.cache
+def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((_template_regex(t), t) for t in spec()["paths"])
+
+
+def operation(method: str, path: str) -> dict[str, Any] | None:
+    """The spec's operation for ``method`` on a concrete ``path``, or None if it has none."""
+    for regex, template in _templates():
+        if regex.fullmatch(path):
+            op: dict[str, Any] | None = spec()["paths"][template].get(method.lower())
+            return op
+    return None
+
+
+def form_schema(op: Mapping[str, Any]) -> dict[str, Any]:
+    """The form schema of an operation's request body."""
+    return resolve(op["requestBody"]["content"][FORM]["schema"])
+
+
+@attrs.frozen
+class SentRequest:
+    """What a test sent: enough to check it after the fact. ``body`` is None for an unread stream."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+    @classmethod
+    def from_httpx(cls, request: httpx.Request) -> SentRequest:
+        try:
+            body: bytes | None = request.content
+        except httpx.RequestNotRead:
+            body = None
+        return cls(request.method, str(request.url), tuple(request.headers.multi_items()), body)
+
+    @property
+    def api_path(self) -> str | None:
+        """The ``/v1/Workspaces/...`` part of the path (after any proxy prefix), or None if it has none."""
+        path = httpx.URL(self.url).path
+        start = path.find(API_PATH)
+        return None if start < 0 else path[start:]
+
+
+@attrs.frozen
+class _SpecRequest:
+    """The request as openapi-core's Request protocol wants it, on the spec's own server."""
+
+    method: str
+    path: str
+    parameters: RequestParameters
+    content_type: str
+    body: bytes | None
+    host_url: str = SPEC_SERVER
+
+
+def check_request(sent: SentRequest) -> list[str]:
+    """Every way ``sent`` breaks the spec; empty if it conforms."""
+    path = sent.api_path
+    if path is None:
+        return [f"{sent.url} is not a {API_PATH}... path"]
+    raw_query = httpx.URL(sent.url).query.decode("ascii")
+    try:
+        query = parse_qsl(raw_query, keep_blank_values=True, strict_parsing=bool(raw_query))
+    except ValueError as exc:
+        return [f"malformed query string {raw_query!r}: {exc}"]
+    headers = Headers(list(sent.headers))
+    content_type = headers.get("Content-Type", "")
+    problems = _openapi_problems(
+        _SpecRequest(
+            method=sent.method.lower(),
+            path=path,
+            parameters=RequestParameters(query=ImmutableMultiDict(query), header=headers),
+            content_type=content_type,
+            body=sent.body,
+        )
+    )
+    op = operation(sent.method, path)
+    if op is None:
+        return problems
+    problems += _query_problems(op, query)
+    if "requestBody" in op:
+        if content_type.split(";")[0].strip().lower() != FORM:
+            problems.append(f"Content-Type is {content_type!r}, not {FORM}")
+        if sent.body is None:
+            problems.append("the body is an unread stream; it cannot be checked")
+        else:
+            problems += form_problems(form_schema(op), sent.body)
+    elif sent.body:
+        problems.append(f"{sent.method} {path} takes no body, got {sent.body[:80]!r}")
+    return problems
+
+
+def _openapi_problems(request: _SpecRequest) -> list[str]:
+    problems = []
+    for error in openapi().iter_request_errors(request):
+        text = f"{type(error).__name__}: {error}"
+        cause = error.__cause__
+        if cause is not None:
+            details = [str(e.message) for e in getattr(cause, "schema_errors", ())] or [repr(cause)]
+            text += " (" + "; ".join(details) + ")"
+        problems.append(text)
+    return problems
+
+
+def _query_problems(op: Mapping[str, Any], query: list[tuple[str, str]]) -> list[str]:
+    declared = {p["name"]: resolve(p.get("schema", {})) for p in op.get("parameters", ()) if p["in"] == "query"}
+    problems = []
+    for name, count in Counter(name for name, _ in query).items():
+        if name not in declared:
+            problems.append(f"query parameter {name!r} is not declared for this operation")
+        elif count > 1:
+            problems.append(f"query parameter {name!r} is given {count} times")
+    for name, value in query:
+        if declared.get(name, {}).get("type") == "integer" and not _PLAIN_INTEGER.fullmatch(value):
+            problems.append(f"query parameter {name}={value!r} is not a plain decimal integer")
+    return problems
+
+
+def form_problems(schema: Mapping[str, Any], body: bytes) -> list[str]:
+    """What the schema cannot say about a form body: only known keys, each once unless an array,
+    arrays as repeated keys, booleans exactly ``true``/``false``, integers plain decimal."""
+    try:
+        text = body.decode("ascii")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return [f"the body is not an ASCII urlencoded form ({exc}): {body[:80]!r}"]
+    properties = schema["properties"]
+    problems = []
+    for key, count in Counter(key for key, _ in pairs).items():
+        if key.endswith("[]") and key[:-2] in properties:
+            problems.append(f"array field {key[:-2]!r} is sent in bracket form {key!r}, not as repeated keys")
+        elif key not in properties:
+            problems.append(f"unknown form field {key!r}")
+        elif count > 1 and resolve(properties[key]).get("type") != "array":
+            problems.append(f"form field {key!r} is not an array but is given {count} times")
+    for key, value in pairs:
+        kind = resolve(properties[key]).get("type") if key in properties else None
+        if kind == "boolean" and value not in ("true", "false"):
+            problems.append(f"boolean field {key}={value!r} is not exactly 'true' or 'false'")
+        elif kind == "integer" and not _PLAIN_INTEGER.fullmatch(value):
+            problems.append(f"integer field {key}={value!r} is not a plain decimal integer")
+        elif kind == "array" and "," in value:
+            problems.append(f"array field {key}={value!r} looks comma-joined; send one key per item")
+    return problems
+
+
+class RequestRecorder:
+    """The requests sent to the API during one test, checked when the test ends."""
+
+    def __init__(self) -> None:
+        self.sent: list[SentRequest] = []
+
+    def record(self, request: httpx.Request) -> None:
+        sent = SentRequest.from_httpx(request)
+        if sent.api_path is not None:
+            self.sent.append(sent)
+
+    def problems(self) -> list[str]:
+        """One line per problem, naming the request it is in."""
+        return [f"{sent.method} {sent.url}: {problem}" for sent in self.sent for problem in check_request(sent)]
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+@pytest.fixture(autouse=True)
+def spec_conformance(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[RequestRecorder]:
+    """Record every API request the test sends through httpx; fail the test if one breaks the spec."""
+    recorder = RequestRecorder()
+    async_send = httpx.AsyncClient.send
+    sync_send = httpx.Client.send
+
+    @functools.wraps(async_send)
+    async def recording_async_send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        recorder.record(request)
+        return await async_send(self, request, **kwargs)
+
+    @functools.wraps(sync_send)
+    def recording_send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        recorder.record(request)
+        return sync_send(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", recording_async_send)
+    monkeypatch.setattr(httpx.Client, "send", recording_send)
+    yield recorder
+    if request.node.get_closest_marker(MARKER) is None:
+        problems = recorder.problems()
+        if problems:
+            pytest.fail(
+                f"{len(problems)} request(s) break the TaskRouter spec "
+                f"(mark the test @pytest.mark.{MARKER} if that is deliberate):\n  " + "\n  ".join(problems),
+                pytrace=False,
+            )
