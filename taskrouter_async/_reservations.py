@@ -60,7 +60,7 @@ class Reservations(Generic[R, U]):
 
     async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        url = self._client.url(self._path(workspace_sid, parent_sid, reservation_sid))
+        url = self._client.url(self._item_path(workspace_sid, parent_sid, reservation_sid))
         response, body = await self._client.send("GET", url)
         return self._reservation(response, body)
 
@@ -69,7 +69,7 @@ class Reservations(Generic[R, U]):
     ) -> R:
         """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
         since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
-        url = self._client.url(self._path(workspace_sid, parent_sid, reservation_sid))
+        url = self._client.url(self._item_path(workspace_sid, parent_sid, reservation_sid))
         response, body = await self._client.send("POST", url, body=self.encode(params), etag=_etag(etag))
         return self._reservation(response, body)
 
@@ -183,15 +183,17 @@ class Reservations(Generic[R, U]):
             raise ValidationError(f"page_url is not a page of {path}")
         return page_url
 
-    def _path(self, workspace_sid: str, parent_sid: str, reservation_sid: str | None = None) -> str:
+    def _path(self, workspace_sid: str, parent_sid: str) -> str:
+        """The list path; every SID in it is checked."""
         kind = self._kind
-        path = (
+        return (
             f"/v1/Workspaces/{check_sid(workspace_sid, 'WS', 'workspace_sid')}"
             f"/{kind.parent_segment}/{check_sid(parent_sid, kind.parent_prefix, kind.parent_name)}/Reservations"
         )
-        if reservation_sid is not None:
-            path += f"/{check_sid(reservation_sid, 'WR', 'reservation_sid')}"
-        return path
+
+    def _item_path(self, workspace_sid: str, parent_sid: str, reservation_sid: str) -> str:
+        """One reservation's path. A None reservation SID is an error, never the list path."""
+        return f"{self._path(workspace_sid, parent_sid)}/{check_sid(reservation_sid, 'WR', 'reservation_sid')}"
 
     def _reservation(self, response: httpx.Response, body: bytes) -> R:
         try:
