@@ -32,9 +32,11 @@ __all__ = [
     "RequestRecorder",
     "SentRequest",
     "check_request",
+    "described_range",
     "form_schema",
     "openapi",
     "resolve",
+    "sid_prefix",
     "spec",
     "spec_conformance",
 ]
@@ -47,6 +49,8 @@ MARKER = "nonconforming_requests"
 FORM = "application/x-www-form-urlencoded"
 
 _PLAIN_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_SID_PATTERN = re.compile(r"\^([A-Z]{2})\[0-9a-fA-F\]\{32\}\$")
+_DESCRIBED_RANGE = re.compile(r"from `(-?\d+)` to `(-?\d+)`")
 
 
 @functools.cache
@@ -69,6 +73,18 @@ def resolve(node: Mapping[str, Any]) -> dict[str, Any]:
             target = target[part]
         node = target
     return dict(node)
+
+
+def sid_prefix(schema: Mapping[str, Any]) -> str | None:
+    """The two-letter prefix of a SID-typed schema (``pattern: ^XX[0-9a-fA-F]{32}$``), else None."""
+    match = _SID_PATTERN.fullmatch(schema.get("pattern", ""))
+    return match.group(1) if match else None
+
+
+def described_range(schema: Mapping[str, Any]) -> tuple[int, int] | None:
+    """A range the spec states only in prose ("from `2` to `250`"), else None."""
+    match = _DESCRIBED_RANGE.search(schema.get("description", ""))
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -133,6 +149,16 @@ class _SpecRequest:
 
 def check_request(sent: SentRequest) -> list[str]:
     """Every way ``sent`` breaks the spec; empty if it conforms."""
+    return list(_check(sent))
+
+
+@functools.lru_cache(maxsize=4096)
+def _check(sent: SentRequest) -> tuple[str, ...]:
+    """Cached: suites repeat identical requests (retries, pages), and openapi-core takes ~20 ms a request."""
+    return tuple(_problems(sent))
+
+
+def _problems(sent: SentRequest) -> list[str]:
     path = sent.api_path
     if path is None:
         return [f"{sent.url} is not a {API_PATH}... path"]

@@ -43,8 +43,10 @@ from .spec_check import (
     RequestRecorder,
     SentRequest,
     check_request,
+    described_range,
     form_schema,
     resolve,
+    sid_prefix,
     spec,
 )
 
@@ -94,7 +96,6 @@ QUERY_HANDLED_EXPLICITLY = {
     "Page": "deliberately not exposed: Twilio warns against page numbers; use next_page_url",
 }
 
-_SID_PATTERN = re.compile(r"\^([A-Z]{2})\[0-9a-fA-F\]\{32\}\$")
 _BACKTICKED = re.compile(r"`([^`]+)`")
 
 
@@ -109,11 +110,6 @@ def params(operation: Mapping[str, Any], where: str) -> dict[str, dict[str, Any]
 
 def response_schema(operation: Mapping[str, Any]) -> dict[str, Any]:
     return resolve(operation["responses"]["200"]["content"]["application/json"]["schema"])
-
-
-def sid_prefix(schema: Mapping[str, Any]) -> str | None:
-    match = _SID_PATTERN.fullmatch(schema.get("pattern", ""))
-    return match.group(1) if match else None
 
 
 def sid(prefix: str) -> str:
@@ -260,9 +256,8 @@ def test_ranges_named_only_in_descriptions_are_enforced() -> None:
     properties = form_schema(op("post", TASK_ITEM))["properties"]
     ranged = {}
     for key, schema in properties.items():
-        match = re.search(r"from `(\d+)` to `(\d+)`", schema.get("description", ""))
-        if match:
-            ranged[key] = (int(match.group(1)), int(match.group(2)))
+        if (bounds := described_range(schema)) is not None:
+            ranged[key] = bounds
     assert ranged == {"MaxParticipants": (2, 250)}
     low, high = ranged["MaxParticipants"]
     for ok in (low, high):
