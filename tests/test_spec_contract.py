@@ -8,15 +8,19 @@ so a field added to the spec fails here. (b) The request checker that guards the
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
+import json
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
+import anyio
+import anyio.abc
 import attrs
 import httpx
 import pytest
@@ -488,22 +492,62 @@ async def test_worker_list_refuses_the_task_only_worker_filter(client: AsyncTask
         client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)
 
 
-async def test_recorder_sees_requests_on_any_host_and_transport(spec_conformance: RequestRecorder) -> None:
-    """A loopback base URL with a path prefix, through an in-process transport: still recorded and
-    checked against the spec's own server and paths."""
-    seen: list[httpx.Request] = []
+RESERVATION_BODY = json.dumps(RESERVATION_JSON).encode()
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=RESERVATION_JSON)
 
-    async with (
-        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
-        AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url="http://127.0.0.1:9/proxy", http_client=http) as client,
-    ):
-        await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
-        await http.get("http://127.0.0.1:9/health")
-    assert len(seen) == 2
+async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An in-process ASGI server that answers every request with a reservation."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": RESERVATION_BODY})
+
+
+async def _answer(stream: anyio.abc.ByteStream) -> None:
+    """Serve one HTTP/1.1 request on ``stream`` with a reservation, then close."""
+    async with stream:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += await stream.receive()
+        head = data.split(b"\r\n\r\n", 1)[0].lower()
+        length = re.search(rb"content-length: *(\d+)", head)
+        while length and len(data.split(b"\r\n\r\n", 1)[1]) < int(length.group(1)):
+            data += await stream.receive()
+        status = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        await stream.send(status + b"Content-Length: %d\r\n\r\n" % len(RESERVATION_BODY) + RESERVATION_BODY)
+
+
+@contextlib.asynccontextmanager
+async def _http_client(transport: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """An httpx client that reaches a server by way of ``transport``, and that server's base URL."""
+    if transport == "loopback":
+        async with await anyio.create_tcp_listener(local_host="127.0.0.1") as listener, anyio.create_task_group() as tg:
+            tg.start_soon(listener.serve, _answer)
+            async with httpx.AsyncClient() as http:
+                yield http, f"http://127.0.0.1:{listener.extra(anyio.abc.SocketAttribute.local_port)}"
+            tg.cancel_scope.cancel()
+    elif transport == "respx":
+        with respx.mock(assert_all_called=False) as router:
+            router.route().respond(200, json=RESERVATION_JSON)
+            async with httpx.AsyncClient() as http:
+                yield http, "http://127.0.0.1:9"
+    else:
+        in_process: httpx.AsyncBaseTransport = httpx.ASGITransport(_asgi_app)
+        if transport == "mock":
+            in_process = httpx.MockTransport(lambda _: httpx.Response(200, json=RESERVATION_JSON))
+        async with httpx.AsyncClient(transport=in_process) as http:
+            yield http, "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("transport", ["respx", "mock", "asgi", "loopback"])
+async def test_recorder_sees_requests_through_every_transport(
+    transport: str, spec_conformance: RequestRecorder
+) -> None:
+    """Whatever carries it and whatever the host and path prefix, an API request is recorded and
+    checked against the spec's own server and paths; other requests are not recorded."""
+    async with _http_client(transport) as (http, server):
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=f"{server}/proxy", http_client=http) as client:
+            reservation = await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
+        assert reservation.sid == RESERVATION_SID
+        await http.get(f"{server}/health")
     assert [request.api_path for request in spec_conformance.sent] == [
         f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{RESERVATION_SID}"
     ]
