@@ -274,15 +274,20 @@ def spec_conformance(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     async_send = httpx.AsyncClient.send
     sync_send = httpx.Client.send
 
+    # Recorded once sent, success or not: an ``auth=`` flow adds its Authorization header during send.
     @functools.wraps(async_send)
     async def recording_async_send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        recorder.record(request)
-        return await async_send(self, request, **kwargs)
+        try:
+            return await async_send(self, request, **kwargs)
+        finally:
+            recorder.record(request)
 
     @functools.wraps(sync_send)
     def recording_send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        recorder.record(request)
-        return sync_send(self, request, **kwargs)
+        try:
+            return sync_send(self, request, **kwargs)
+        finally:
+            recorder.record(request)
 
     monkeypatch.setattr(httpx.AsyncClient, "send", recording_async_send)
     monkeypatch.setattr(httpx.Client, "send", recording_send)

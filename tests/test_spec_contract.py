@@ -18,6 +18,7 @@ import typing
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 import anyio.abc
@@ -481,6 +482,8 @@ async def test_every_operation_with_every_field_conforms(
 
     sent = spec_conformance.sent
     assert [request.method for request in sent] == ["GET", "POST", "GET", "GET"]
+    body_keys = {key for key, _ in parse_qsl((sent[1].body or b"").decode("ascii"))}
+    assert body_keys == set(form_schema(op("post", side.item_path))["properties"])
     first_query = dict(httpx.URL(sent[2].url).params)
     assert set(first_query) == {key for key, name in QUERY_KEYWORDS.items() if name in filters}
     assert sent[3].url == token_url
@@ -555,16 +558,28 @@ async def test_recorder_sees_requests_through_every_transport(
 
 
 async def test_recorder_flags_a_nonconforming_request(spec_conformance: RequestRecorder) -> None:
+    """A raw client with httpx's own Basic auth: the header it adds while sending is seen, so the
+    one problem reported is the body's."""
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=RESERVATION_JSON))
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:9", auth=("x", "y")) as http:
         await http.post(
             f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{RESERVATION_SID}",
             content=b"Record=True",
-            headers={"Authorization": "Basic eDp5", "Content-Type": "application/x-www-form-urlencoded"},
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     problems = spec_conformance.problems()
     assert len(problems) == 1
     assert "Record='True'" in problems[0]
+    spec_conformance.clear()
+
+
+def test_recorder_sees_sync_clients_too(spec_conformance: RequestRecorder) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=RESERVATION_JSON))
+    with httpx.Client(transport=transport, auth=("x", "y")) as http:
+        http.get(f"http://127.0.0.1:9/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations?Bogus=1")
+    problems = spec_conformance.problems()
+    assert len(problems) == 1
+    assert "query parameter 'Bogus' is not declared" in problems[0]
     spec_conformance.clear()
 
 
