@@ -26,5 +26,5 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".", "mypy")
+    session.install("-e", ".[fake]", "mypy")  # the fake-server command imports uvicorn
     session.run("mypy", "--strict", "taskrouter_async")

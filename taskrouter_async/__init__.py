@@ -1,5 +1,6 @@
 """An async, typed client for the Twilio TaskRouter v1 Reservation API."""
 
+from ._bulk import BulkItem, BulkProgress, BulkResult, BulkRun, BulkUpdate
 from ._client import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTaskRouter
 from ._enums import (
     Beep,
@@ -50,6 +51,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Beep",
+    "BulkItem",
+    "BulkProgress",
+    "BulkResult",
+    "BulkRun",
+    "BulkUpdate",
     "CallStatus",
     "ConferenceEvent",
     "ConferenceRecord",

@@ -8,6 +8,7 @@ import logging
 import os
 import platform
 import re
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -192,13 +193,20 @@ class AsyncTaskRouter:
             raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {self.base_url}")
 
     async def send(
-        self, method: str, url: str, *, body: bytes | None = None, etag: str | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        etag: str | None = None,
+        on_rate_limited: Callable[[], object] | None = None,
     ) -> tuple[httpx.Response, bytes]:
         """Send one API request with retries; return the (closed) 2xx response and its body.
 
         GET is retried on 429, 5xx and transport failures. POST is retried on 429 and on
         failures before the request was sent; on 5xx and read failures only when ``etag`` is
         given, because If-Match turns a repeat that would apply twice into a 412.
+        ``on_rate_limited`` is called on every 429, before any retry (bulk updates slow down).
         """
         settings = self._settings
         headers = settings.post_headers if body is not None else settings.get_headers
@@ -236,6 +244,8 @@ class AsyncTaskRouter:
                 status = response.status_code
                 wait = retry_after(response.headers) if status in (RATE_LIMITED, 503) else None
                 error = make_status_error(error_response, attempts=attempt, retry_after=wait)
+                if status == RATE_LIMITED and on_rate_limited is not None:
+                    on_rate_limited()
                 retryable = status == RATE_LIMITED or (status in SERVER_ERRORS and repeat_is_safe)
             if not retryable or attempt > settings.max_retries:
                 logger.debug("%s %s failed, not retried (attempt %d): %s", method, request.url.path, attempt, error)

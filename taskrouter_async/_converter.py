@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import attrs
 import cattrs
+from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _enums
@@ -26,10 +27,12 @@ from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservation
 __all__ = [
     "ResponseShapeError",
     "decode_form",
+    "describe_form_error",
     "encode_form",
     "form_fields",
     "structure_page",
     "structure_reservation",
+    "unstructure_reservation",
     "wire_name",
 ]
 
@@ -124,6 +127,36 @@ def decode_form(pairs: Iterable[tuple[str, str]], cls: type[P]) -> P:
         else:
             grouped[key] = value
     return _form_in.structure(grouped, cls)
+
+
+def describe_form_error(exc: Exception) -> str:
+    """One readable line for an error from ``decode_form``, naming fields by their wire names."""
+    return "; ".join(_form_problems(exc, None))
+
+
+def _form_problems(exc: BaseException, field: str | None) -> list[str]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        problems: list[str] = []
+        for sub in exc.exceptions:
+            notes = [n for n in getattr(sub, "__notes__", ()) if isinstance(n, AttributeValidationNote)]
+            problems += _form_problems(sub, notes[0].name if notes else field)
+        return problems
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return [f"unknown parameter {', '.join(sorted(exc.extra_fields))}"]
+    return [f"{wire_name(field)}: {exc}" if field else str(exc)]
+
+
+# --- models -> JSON (for output meant for people and pipes) ---------------------------------
+
+_json_out = cattrs.Converter()
+_json_out.register_unstructure_hook(datetime, lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+_json_out.register_unstructure_hook(ReservationStatus, _enum_value)
+
+
+def unstructure_reservation(reservation: Reservation) -> dict[str, Any]:
+    """A reservation as JSON-ready data with the API's keys and date format, plus its ``etag``."""
+    data: dict[str, Any] = _json_out.unstructure(reservation)
+    return data
 
 
 # --- JSON -> models -------------------------------------------------------------------------

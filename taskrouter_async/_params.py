@@ -35,6 +35,8 @@ __all__ = ["ReservationUpdate", "TaskReservationUpdate", "WorkerReservationUpdat
 
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
+P = TypeVar("P", bound="ReservationUpdate")
+TP = TypeVar("TP", bound="TaskReservationUpdate")
 
 # An absolute URI per RFC 3986 (the spec's ``format: uri``), from its ABNF; IP literals are checked apart.
 _PCT = r"%[0-9A-Fa-f]{2}"
@@ -221,6 +223,11 @@ def _sid_field(prefix: str) -> Any:
     return attrs.field(default=None, validator=_sid(prefix))
 
 
+def _arguments(scope: dict[str, Any]) -> dict[str, Any]:
+    """An instruction helper's keyword arguments, from its ``locals()``: its signature is the only field list."""
+    return {name: value for name, value in scope.items() if name != "cls"}
+
+
 @attrs.frozen(kw_only=True)
 class ReservationUpdate:
     """The fields shared by task and worker reservation updates (52 of them)."""
@@ -292,6 +299,120 @@ class ReservationUpdate:
     beep_on_customer_entrance: bool | None = _flag_field()
     jitter_buffer_size: JitterBufferSize | None = attrs.field(default=None, converter=_jitter_buffer_size)
 
+    # --- instruction helpers: each takes only its instruction's fields; None leaves Twilio's default ---
+
+    @classmethod
+    def accept(cls: type[P]) -> P:
+        """Accept the reservation (``ReservationStatus=accepted``) without a call instruction."""
+        return cls(reservation_status=ReservationStatus.ACCEPTED)
+
+    @classmethod
+    def reject(cls: type[P], *, worker_activity_sid: str | None = None) -> P:
+        """Reject the reservation; ``worker_activity_sid`` (``WA…``) moves the worker to that activity."""
+        return cls(reservation_status=ReservationStatus.REJECTED, **_arguments(locals()))
+
+    @classmethod
+    def wrap_up(cls: type[P]) -> P:
+        """Move an accepted reservation to wrap-up (``ReservationStatus=wrapping``)."""
+        return cls(reservation_status=ReservationStatus.WRAPPING)
+
+    @classmethod
+    def complete(cls: type[P]) -> P:
+        """Complete an accepted or wrapping reservation (``ReservationStatus=completed``)."""
+        return cls(reservation_status=ReservationStatus.COMPLETED)
+
+    @classmethod
+    def conference(
+        cls: type[P],
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        post_work_activity_sid: str | None = None,
+        timeout: int | None = None,
+        status_callback: str | None = None,
+        status_callback_method: HttpMethod | str | None = None,
+        status_callback_event: Iterable[CallStatus | str] | None = None,
+        record: bool | None = None,
+        muted: bool | None = None,
+        beep: Beep | bool | str | None = None,
+        start_conference_on_enter: bool | None = None,
+        end_conference_on_exit: bool | None = None,
+        end_conference_on_customer_exit: bool | None = None,
+        beep_on_customer_entrance: bool | None = None,
+        wait_url: str | None = None,
+        wait_method: HttpMethod | str | None = None,
+        early_media: bool | None = None,
+        max_participants: int | None = None,
+        conference_status_callback: str | None = None,
+        conference_status_callback_method: HttpMethod | str | None = None,
+        conference_status_callback_event: Iterable[ConferenceEvent | str] | None = None,
+        conference_record: ConferenceRecord | bool | str | None = None,
+        conference_trim: ConferenceTrim | str | None = None,
+        recording_channels: RecordingChannels | str | None = None,
+        recording_status_callback: str | None = None,
+        recording_status_callback_method: HttpMethod | str | None = None,
+        conference_recording_status_callback: str | None = None,
+        conference_recording_status_callback_method: HttpMethod | str | None = None,
+        region: Region | str | None = None,
+        sip_auth_username: str | None = None,
+        sip_auth_password: str | None = None,
+        jitter_buffer_size: JitterBufferSize | str | None = None,
+    ) -> P:
+        """Accept the reservation and put the worker in a conference with the caller (``Instruction=conference``).
+
+        ``to`` defaults to the worker's ``contact_uri``. Twilio's documented defaults apply to
+        what is left out: beep and start_conference_on_enter ``true``; record, muted and
+        conference_record ``false``; early_media ``true``; max_participants 250; conference_trim
+        ``trim-silence``; recording_channels ``mono``; every ``*_method`` ``POST``.
+        """
+        return cls(instruction="conference", **_arguments(locals()))
+
+    @classmethod
+    def dequeue(
+        cls: type[P],
+        *,
+        dequeue_from: str,
+        dequeue_to: str | None = None,
+        dequeue_post_work_activity_sid: str | None = None,
+        dequeue_record: bool | str | None = None,
+        dequeue_timeout: int | None = None,
+        dequeue_status_callback_url: str | None = None,
+        dequeue_status_callback_event: Iterable[str] | None = None,
+    ) -> P:
+        """Accept the reservation and bridge the queued call to the worker (``Instruction=dequeue``).
+
+        ``dequeue_from`` is the caller ID; ``dequeue_to`` defaults to the worker's ``contact_uri``;
+        Twilio does not record (``do-not-record``) and rings for 60 seconds unless told otherwise.
+        """
+        return cls(instruction="dequeue", **_arguments(locals()))
+
+    @classmethod
+    def call(
+        cls: type[P],
+        *,
+        call_from: str,
+        call_url: str,
+        call_to: str | None = None,
+        call_accept: bool | None = None,
+        call_record: bool | str | None = None,
+        call_timeout: int | None = None,
+        call_status_callback_url: str | None = None,
+    ) -> P:
+        """Place a new call to the worker that runs the TwiML at ``call_url`` (``Instruction=call``).
+
+        The reservation is accepted only with ``call_accept=True`` (Twilio's default is ``false``);
+        ``call_to`` defaults to the worker's ``contact_uri``.
+        """
+        return cls(instruction="call", **_arguments(locals()))
+
+    @classmethod
+    def redirect(cls: type[P], *, redirect_call_sid: str, redirect_url: str, redirect_accept: bool | None = None) -> P:
+        """Redirect the queued call ``redirect_call_sid`` (``CA…``) to new TwiML (``Instruction=redirect``).
+
+        The reservation is accepted only with ``redirect_accept=True`` (Twilio's default is ``false``).
+        """
+        return cls(instruction="redirect", **_arguments(locals()))
+
 
 @attrs.frozen(kw_only=True)
 class TaskReservationUpdate(ReservationUpdate):
@@ -300,6 +421,12 @@ class TaskReservationUpdate(ReservationUpdate):
     #: Supervisor SID or URI for the ``supervise`` instruction.
     supervisor: str | None = _text_field()
     supervisor_mode: SupervisorMode | None = attrs.field(default=None, converter=_supervisor_mode)
+
+    @classmethod
+    def supervise(cls: type[TP], *, supervisor: str, supervisor_mode: SupervisorMode | str | None = None) -> TP:
+        """Join ``supervisor`` (a worker SID or contact URI) to the accepted reservation's conference
+        (``Instruction=supervise``) as ``monitor``, ``whisper`` or ``barge``; task reservations only."""
+        return cls(instruction="supervise", **_arguments(locals()))
 
 
 @attrs.frozen(kw_only=True)

@@ -7,12 +7,13 @@ The two kinds differ only in data: the parent path segment and SID prefix, wheth
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlencode
 
 import attrs
 
+from ._bulk import DEFAULT_CONCURRENCY, BulkItem, BulkProgress, BulkResult, BulkRun
 from ._converter import ResponseShapeError, encode_form, structure_page, structure_reservation
 from ._enums import ReservationStatus
 from ._errors import APIResponseValidationError, ValidationError, readable_response
@@ -25,7 +26,17 @@ if TYPE_CHECKING:
 
     from ._client import AsyncTaskRouter
 
-__all__ = ["TASK", "WORKER", "ReservationKind", "Reservations", "TaskReservations", "WorkerReservations"]
+__all__ = [
+    "TASK",
+    "WORKER",
+    "ItemIterator",
+    "PageIterator",
+    "PreparedUpdate",
+    "ReservationKind",
+    "Reservations",
+    "TaskReservations",
+    "WorkerReservations",
+]
 
 R = TypeVar("R", bound=Reservation)
 U = TypeVar("U", bound=ReservationUpdate)
@@ -45,6 +56,15 @@ class ReservationKind(Generic[R, U]):
     update_params: type[U]
 
 
+@attrs.frozen
+class PreparedUpdate:
+    """A checked update, ready to send: its URL, form body and If-Match ETag."""
+
+    url: str
+    body: bytes
+    etag: str | None
+
+
 TASK = ReservationKind("Tasks", "WT", "task_sid", True, TaskReservation, TaskReservationUpdate)
 WORKER = ReservationKind("Workers", "WK", "worker_sid", False, WorkerReservation, WorkerReservationUpdate)
 
@@ -60,7 +80,7 @@ class Reservations(Generic[R, U]):
 
     async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        url = self._client.url(self._item_path(workspace_sid, parent_sid, reservation_sid))
+        url = self._client.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         response, body = await self._client.send("GET", url)
         return self._reservation(response, body)
 
@@ -69,9 +89,52 @@ class Reservations(Generic[R, U]):
     ) -> R:
         """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
         since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
-        url = self._client.url(self._item_path(workspace_sid, parent_sid, reservation_sid))
-        response, body = await self._client.send("POST", url, body=self.encode(params), etag=_etag(etag))
+        request = self._prepare_update(workspace_sid, parent_sid, reservation_sid, params, etag)
+        return await self._send_update(request)
+
+    def _prepare_update(
+        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, etag: str | None
+    ) -> PreparedUpdate:
+        """Check an update and build its URL and body, without I/O; raises ValidationError."""
+        url = self._client.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        return PreparedUpdate(url=url, body=self.encode(params), etag=_etag(etag))
+
+    async def _send_update(self, request: PreparedUpdate, *, on_rate_limited: Callable[[], None] | None = None) -> R:
+        """Send a prepared update through the client's pipeline (and its retries); return the reservation."""
+        response, body = await self._client.send(
+            "POST", request.url, body=request.body, etag=request.etag, on_rate_limited=on_rate_limited
+        )
         return self._reservation(response, body)
+
+    def update_many(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[R, U]:
+        """Update many reservations concurrently; use as ``async with ... as results: async for r in results``.
+
+        ``items`` are ``BulkUpdate`` objects or ``(workspace_sid, parent_sid, reservation_sid, params[, etag])``
+        tuples, read lazily. Results arrive as requests complete, one per item, each with the item's
+        ``index``; an item that fails (bad input included) yields a result with ``error`` set. At most
+        ``concurrency`` requests are in flight, fewer while the API answers 429 (see ``BulkRun``).
+        Leaving the block early cancels the requests still in flight and reads no more items.
+        """
+        return BulkRun(self, items, concurrency=concurrency, on_progress=on_progress)
+
+    async def update_all(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> list[BulkResult[R, U]]:
+        """Run ``update_many`` to the end and return every result in input order (all held in memory)."""
+        async with self.update_many(items, concurrency=concurrency, on_progress=on_progress) as results:
+            collected = [result async for result in results]
+        collected.sort(key=lambda result: result.index)
+        return collected
 
     def encode(self, params: U) -> bytes:
         """The form body ``update`` sends for ``params``; checks they are this kind's update class."""
@@ -89,14 +152,14 @@ class Reservations(Generic[R, U]):
         worker_sid: str | None = None,
         page_size: int | None = None,
         page_url: str | None = None,
-    ) -> AsyncIterator[Page[R]]:
-        """Iterate over the pages of a list, one request per page, holding one page at a time.
+    ) -> PageIterator[R]:
+        """Iterate over the pages of a list (``async for page in ...``), one request per page.
 
         ``page_url`` resumes from a page's ``next_page_url`` (the filters are then in the URL).
         Arguments are checked now, before the first request.
         """
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, page_url)
-        return self._iter_pages(first_url)
+        return PageIterator(self._page, first_url)
 
     def list(
         self,
@@ -108,7 +171,7 @@ class Reservations(Generic[R, U]):
         worker_sid: str | None = None,
         page_size: int | None = None,
         limit: int | None = None,
-    ) -> AsyncIterator[R]:
+    ) -> ItemIterator[R]:
         """Iterate over reservations across pages, stopping after ``limit`` items if given.
 
         ``worker_sid`` filters task reservations by worker; worker reservations do not take it.
@@ -116,30 +179,16 @@ class Reservations(Generic[R, U]):
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValidationError(f"limit must be a non-negative integer or None, got {limit!r}")
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, None)
-        return self._iter_items(first_url, limit)
+        return ItemIterator(PageIterator(self._page, first_url), limit)
 
-    async def _iter_items(self, first_url: str, limit: int | None) -> AsyncIterator[R]:
-        if limit == 0:
-            return
-        count = 0
-        async for page in self._iter_pages(first_url):
-            for item in page.items:
-                yield item
-                count += 1
-                if count == limit:
-                    return
-
-    async def _iter_pages(self, url: str | None) -> AsyncIterator[Page[R]]:
-        while url is not None:
-            response, body = await self._client.send("GET", url)
-            try:
-                items, meta = structure_page(_json(body), self._kind.model)
-            except ResponseShapeError as exc:
-                raise _shape_error(exc, response, body) from None
-            yield Page(items=items, meta=meta)
-            url = meta.next_page_url
-            if url is not None:
-                url = self._next_page_url(url, response)
+    async def _page(self, url: str) -> Page[R]:
+        response, body = await self._client.send("GET", url)
+        try:
+            items, meta = structure_page(_json(body), self._kind.model)
+        except ResponseShapeError as exc:
+            raise _shape_error(exc, response, body) from None
+        next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, response)
+        return Page(items=items, meta=attrs.evolve(meta, next_page_url=next_url))
 
     def _next_page_url(self, url: str, response: httpx.Response) -> str:
         """An absolute next-page URL on our origin; a relative one is resolved against the request."""
@@ -159,7 +208,7 @@ class Reservations(Generic[R, U]):
         page_size: int | None,
         page_url: str | None,
     ) -> str:
-        path = self._path(workspace_sid, parent_sid)
+        path = self._list_path(workspace_sid, parent_sid)
         query: dict[str, str] = {}
         if reservation_status is not None:
             try:
@@ -183,23 +232,70 @@ class Reservations(Generic[R, U]):
             raise ValidationError(f"page_url is not a page of {path}")
         return page_url
 
-    def _path(self, workspace_sid: str, parent_sid: str) -> str:
-        """The list path; every SID in it is checked."""
+    def _list_path(self, workspace_sid: str, parent_sid: str) -> str:
         kind = self._kind
         return (
             f"/v1/Workspaces/{check_sid(workspace_sid, 'WS', 'workspace_sid')}"
             f"/{kind.parent_segment}/{check_sid(parent_sid, kind.parent_prefix, kind.parent_name)}/Reservations"
         )
 
-    def _item_path(self, workspace_sid: str, parent_sid: str, reservation_sid: str) -> str:
-        """One reservation's path. A None reservation SID is an error, never the list path."""
-        return f"{self._path(workspace_sid, parent_sid)}/{check_sid(reservation_sid, 'WR', 'reservation_sid')}"
+    def _instance_path(self, workspace_sid: str, parent_sid: str, reservation_sid: str) -> str:
+        sid = check_sid(reservation_sid, "WR", "reservation_sid")
+        return f"{self._list_path(workspace_sid, parent_sid)}/{sid}"
 
     def _reservation(self, response: httpx.Response, body: bytes) -> R:
         try:
             return structure_reservation(_json(body), self._kind.model, response.headers.get("etag"))
         except ResponseShapeError as exc:
             raise _shape_error(exc, response, body) from None
+
+
+class PageIterator(AsyncIterator[Page[R]]):
+    """The pages of a list, fetched one request at a time as they are asked for.
+
+    An iterator object rather than an async generator: it holds nothing between pages, so
+    breaking out of ``async for`` early needs no cleanup on asyncio or trio.
+    """
+
+    def __init__(self, fetch_page: Callable[[str], Awaitable[Page[R]]], first_url: str) -> None:
+        self._fetch_page = fetch_page
+        self._next_url: str | None = first_url
+
+    async def __anext__(self) -> Page[R]:
+        if self._next_url is None:
+            raise StopAsyncIteration
+        page = await self._fetch_page(self._next_url)
+        self._next_url = page.next_page_url
+        return page
+
+    async def aclose(self) -> None:
+        """Stop: later iteration yields nothing (for ``contextlib.aclosing``)."""
+        self._next_url = None
+
+
+class ItemIterator(AsyncIterator[R]):
+    """The reservations of a list, across pages, up to ``limit``; holds one page at a time."""
+
+    def __init__(self, pages: PageIterator[R], limit: int | None) -> None:
+        self._pages = pages
+        self._remaining = limit
+        self._items: Iterator[R] = iter(())
+
+    async def __anext__(self) -> R:
+        if self._remaining == 0:
+            raise StopAsyncIteration
+        item = next(self._items, None)
+        while item is None:
+            self._items = iter((await self._pages.__anext__()).items)
+            item = next(self._items, None)
+        if self._remaining is not None:
+            self._remaining -= 1
+        return item
+
+    async def aclose(self) -> None:
+        """Stop: later iteration yields nothing (for ``contextlib.aclosing``)."""
+        self._remaining = 0
+        await self._pages.aclose()
 
 
 TaskReservations = Reservations[TaskReservation, TaskReservationUpdate]

@@ -1,0 +1,307 @@
+"""Concurrent bulk updates: ``update_many`` and ``update_all`` of both reservation kinds.
+
+One run is a task group inside ``async with``: a producer reads the items lazily, one per free
+slot, and starts one task per update; results flow back through a bounded memory stream in
+completion order. Every request goes through the client's ``send()``, so retries are the
+client's. The number of slots adapts to 429s (see ``BulkRun``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import anyio
+import attrs
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._errors import TaskRouterError, ValidationError
+from ._models import Reservation
+from ._params import ReservationUpdate
+
+if TYPE_CHECKING:
+    from ._reservations import PreparedUpdate, Reservations
+
+__all__ = ["DEFAULT_CONCURRENCY", "BulkItem", "BulkProgress", "BulkResult", "BulkRun", "BulkUpdate"]
+
+R = TypeVar("R", bound=Reservation)
+U = TypeVar("U", bound=ReservationUpdate)
+
+#: Requests in flight at once when ``concurrency`` is not given.
+DEFAULT_CONCURRENCY = 10
+
+
+@attrs.frozen
+class BulkUpdate(Generic[U]):
+    """One update for ``update_many``: the reservation's address, the params and an optional If-Match ETag."""
+
+    workspace_sid: str
+    parent_sid: str
+    reservation_sid: str
+    params: U
+    etag: str | None = attrs.field(default=None, kw_only=True)
+
+
+#: What ``update_many`` accepts per item: a ``BulkUpdate``, or the same fields as a plain tuple.
+BulkItem = BulkUpdate[U] | tuple[str, str, str, U] | tuple[str, str, str, U, str | None]
+
+
+@attrs.frozen(kw_only=True)
+class BulkResult(Generic[R, U]):
+    """The outcome of one item: ``reservation`` on success, else ``error``. ``item`` is the input object itself."""
+
+    index: int
+    item: BulkItem[U]
+    reservation: R | None = None
+    error: TaskRouterError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the update succeeded."""
+        return self.error is None
+
+
+@attrs.frozen(kw_only=True)
+class BulkProgress:
+    """A snapshot for progress bars, passed to ``on_progress`` before each result is handed out."""
+
+    done: int
+    succeeded: int
+    failed: int
+    #: Updates started and not yet handed out.
+    in_flight: int
+    #: The current limit on requests in flight (lower than asked while the API answers 429).
+    concurrency: int
+
+
+class _AdaptiveLimit:
+    """AIMD on a CapacityLimiter; the rule is in ``BulkRun``'s docstring."""
+
+    def __init__(self, maximum: int) -> None:
+        self.limiter = anyio.CapacityLimiter(maximum)
+        self.maximum = maximum
+        self.generation = 0
+        self._successes = 0
+
+    @property
+    def current(self) -> int:
+        return int(self.limiter.total_tokens)
+
+    def rate_limited(self, sent_in_generation: int) -> None:
+        if sent_in_generation != self.generation:
+            return
+        self.generation += 1
+        self._successes = 0
+        self.limiter.total_tokens = max(1, self.current // 2)
+
+    def succeeded(self) -> None:
+        current = self.current
+        if current >= self.maximum:
+            return
+        self._successes += 1
+        if self._successes >= current:
+            self._successes = 0
+            self.limiter.total_tokens = current + 1
+
+
+@attrs.frozen
+class _Failure:
+    """An exception that is not an item's API error (the input iterator failed, or a bug): ends the run."""
+
+    exception: Exception
+
+
+_Message = BulkResult[R, U] | _Failure
+
+
+class BulkRun(Generic[R, U]):
+    """A running ``update_many``: ``async with`` starts it and gives the results; leaving stops it.
+
+    At most ``concurrency`` updates are in flight, and the input is read only as slots free up
+    (plus at most ``concurrency`` finished results waiting to be read). 429 handling, AIMD:
+    a 429 halves the limit (minimum 1), once per round of requests (a 429 answering a request
+    sent before the last halving does not halve again); then every ``limit`` successes raise it by
+    one, back up to ``concurrency``. The client's own retries (with Retry-After) still apply
+    to each request.
+    """
+
+    def __init__(
+        self,
+        reservations: Reservations[R, U],
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int,
+        on_progress: Callable[[BulkProgress], object] | None,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError(f"concurrency must be a positive integer, got {concurrency!r}")
+        if not isinstance(items, (Iterable, AsyncIterable)):
+            raise ValidationError(f"items must be an iterable or an async iterable, got {type(items).__name__}")
+        if on_progress is not None and not callable(on_progress):
+            raise ValidationError(f"on_progress must be callable, got {on_progress!r}")
+        self._reservations = reservations
+        self._items = items
+        self._limit = _AdaptiveLimit(concurrency)
+        self._on_progress = on_progress
+        self._task_group: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[_Message[R, U]] | None = None
+
+    async def __aenter__(self) -> AsyncIterator[BulkResult[R, U]]:
+        if self._task_group is not None:
+            raise RuntimeError("a BulkRun can be entered only once")
+        send, receive = anyio.create_memory_object_stream[_Message[R, U]](self._limit.maximum)
+        self._receive = receive
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._produce, self._task_group, send)
+        return _Results(receive, self._limit, self._on_progress)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        # The block's own exception (if any) propagates unwrapped: the task group only sees it end.
+        assert self._task_group is not None
+        assert self._receive is not None
+        self._task_group.cancel_scope.cancel()
+        try:
+            await self._task_group.__aexit__(None, None, None)
+        finally:
+            self._receive.close()
+
+    async def _produce(self, task_group: TaskGroup, send: MemoryObjectSendStream[_Message[R, U]]) -> None:
+        """Read one item per free slot, check it, and start its update; a bad item is its own error result."""
+        limiter = self._limit.limiter
+        with send:
+            next_item = _reader(self._items)
+            index = 0
+            while True:
+                borrower = object()
+                await limiter.acquire_on_behalf_of(borrower)
+                try:
+                    item = await next_item()
+                except StopAsyncIteration:
+                    limiter.release_on_behalf_of(borrower)
+                    return
+                except Exception as exc:
+                    limiter.release_on_behalf_of(borrower)
+                    await send.send(_Failure(exc))
+                    return
+                try:
+                    request = _prepare(self._reservations, item)
+                except ValidationError as exc:
+                    limiter.release_on_behalf_of(borrower)
+                    await send.send(BulkResult(index=index, item=item, error=exc))
+                else:
+                    task_group.start_soon(self._update, index, item, request, borrower, send.clone())
+                index += 1
+
+    async def _update(
+        self,
+        index: int,
+        item: BulkItem[U],
+        request: PreparedUpdate,
+        borrower: object,
+        send: MemoryObjectSendStream[_Message[R, U]],
+    ) -> None:
+        """Send one update and pass on its result; the slot is freed once the result is handed over."""
+        limit = self._limit
+        sent_in = limit.generation
+
+        def rate_limited() -> None:
+            nonlocal sent_in
+            limit.rate_limited(sent_in)
+            sent_in = limit.generation  # a retry goes out after this 429's halving
+
+        with send:
+            try:
+                message: _Message[R, U]
+                try:
+                    reservation = await self._reservations._send_update(request, on_rate_limited=rate_limited)
+                except TaskRouterError as exc:
+                    message = BulkResult(index=index, item=item, error=exc)
+                else:
+                    limit.succeeded()
+                    message = BulkResult(index=index, item=item, reservation=reservation)
+            except Exception as exc:
+                message = _Failure(exc)
+            try:
+                await send.send(message)
+            finally:
+                limit.limiter.release_on_behalf_of(borrower)
+
+
+class _Results(Generic[R, U]):
+    """The consumer's side: results in completion order; raises what ended the run abnormally."""
+
+    def __init__(
+        self,
+        receive: MemoryObjectReceiveStream[_Message[R, U]],
+        limit: _AdaptiveLimit,
+        on_progress: Callable[[BulkProgress], object] | None,
+    ) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._on_progress = on_progress
+        self._succeeded = 0
+        self._failed = 0
+
+    def __aiter__(self) -> _Results[R, U]:
+        return self
+
+    async def __anext__(self) -> BulkResult[R, U]:
+        try:
+            message = await self._receive.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+        if isinstance(message, _Failure):
+            raise message.exception
+        if message.ok:
+            self._succeeded += 1
+        else:
+            self._failed += 1
+        if self._on_progress is not None:
+            limiter = self._limit.limiter
+            done = self._succeeded + self._failed
+            self._on_progress(
+                BulkProgress(
+                    done=done,
+                    succeeded=self._succeeded,
+                    failed=self._failed,
+                    in_flight=limiter.borrowed_tokens,
+                    concurrency=self._limit.current,
+                )
+            )
+        return message
+
+
+def _reader(items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]]) -> Callable[[], Awaitable[BulkItem[U]]]:
+    """An awaitable "next item" for either kind of iterable; the end is StopAsyncIteration."""
+    if isinstance(items, AsyncIterable):
+        return aiter(items).__anext__
+    iterator = iter(items)
+
+    async def next_item() -> BulkItem[U]:
+        try:
+            return next(iterator)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    return next_item
+
+
+def _prepare(reservations: Reservations[R, U], item: object) -> PreparedUpdate:
+    """Check one item (a BulkUpdate or a tuple) and build its request; raises ValidationError."""
+    if isinstance(item, BulkUpdate):
+        return reservations._prepare_update(
+            item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag
+        )
+    if isinstance(item, tuple) and len(item) in (4, 5):
+        workspace_sid, parent_sid, reservation_sid, params = item[:4]
+        etag = item[4] if len(item) == 5 else None
+        return reservations._prepare_update(workspace_sid, parent_sid, reservation_sid, params, etag)
+    raise ValidationError(
+        "an item must be a BulkUpdate or a (workspace_sid, parent_sid, reservation_sid, params[, etag]) "
+        f"tuple, got {type(item).__name__}"
+    )

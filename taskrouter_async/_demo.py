@@ -1,0 +1,74 @@
+"""The sample data behind ``fake-server`` and ``demo``, and the demo's walk through a reservation's life."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._errors import PreconditionFailedError
+from ._fake_app import FakeTaskRouter
+from ._models import TaskReservation
+from ._params import TaskReservationUpdate
+
+__all__ = ["run_demo", "sample_fake"]
+
+SAMPLE_WORKERS = ("Alice", "Bob", "Carol")
+
+
+def sample_fake(base_url: str | None = None) -> FakeTaskRouter:
+    """A fake with one workspace and one task offered to three workers (pending reservations); same SIDs every run."""
+    fake = FakeTaskRouter() if base_url is None else FakeTaskRouter(base_url=base_url)
+    task_sid = fake.add_task()
+    for name in SAMPLE_WORKERS:
+        fake.add_reservation(task_sid=task_sid, worker_name=name)
+    return fake
+
+
+async def run_demo(say: Callable[[str], object]) -> None:
+    """List pending reservations, accept one with a conference, reject one, hit an If-Match conflict, list again."""
+    fake = sample_fake()
+    first = fake.reservations[0]
+    workspace, task = first.workspace_sid, first.task_sid
+    say(f"A fake TaskRouter runs in this process: workspace {workspace}, task {task}.")
+    async with fake.connect(max_retries=0) as client:
+        reservations = client.task_reservations
+        say("\n1. The task's pending reservations:")
+        pending = [r async for r in reservations.list(workspace, task, reservation_status="pending")]
+        for reservation in pending:
+            say("   " + _line(reservation))
+        alice, bob = pending[0], pending[1]
+
+        say(f"\n2. {alice.worker_name} takes the call: accept with a conference instruction.")
+        conference = TaskReservationUpdate.conference(from_="+15550100", to="client:alice", end_conference_on_exit=True)
+        assert alice.sid is not None
+        assert bob.sid is not None
+        updated = await reservations.update(workspace, task, alice.sid, conference)
+        say(f"   POST Instruction=conference ... -> {_line(updated)}")
+
+        say(f"\n3. {bob.worker_name} is busy: reject.")
+        updated = await reservations.update(workspace, task, bob.sid, TaskReservationUpdate.reject())
+        say(f"   POST ReservationStatus=rejected -> {_line(updated)}")
+
+        say(f"\n4. Two supervisors look at {alice.worker_name}'s reservation at the same time.")
+        seen = await reservations.fetch(workspace, task, alice.sid)
+        say(f"   both fetch it: ETag {seen.etag}")
+        updated = await reservations.update(workspace, task, alice.sid, TaskReservationUpdate.wrap_up(), etag=seen.etag)
+        say(f"   the first moves it to wrap-up with If-Match {seen.etag}: {_line(updated)}, ETag now {updated.etag}")
+        try:
+            await reservations.update(workspace, task, alice.sid, TaskReservationUpdate.complete(), etag=seen.etag)
+        except PreconditionFailedError as exc:
+            say(f"   the second tries to complete it with If-Match {seen.etag}: refused, {exc}")
+        fresh = await reservations.fetch(workspace, task, alice.sid)
+        updated = await reservations.update(
+            workspace, task, alice.sid, TaskReservationUpdate.complete(), etag=fresh.etag
+        )
+        say(f"   it fetches again (ETag {fresh.etag}) and completes it: {_line(updated)}")
+
+        say("\n5. All of the task's reservations now:")
+        async for reservation in reservations.list(workspace, task):
+            say("   " + _line(reservation))
+    say(f"\nThe fake received {len(fake.requests)} requests. Test your own code against it: taskrouter_async.testing.")
+
+
+def _line(reservation: TaskReservation) -> str:
+    status = getattr(reservation.reservation_status, "value", reservation.reservation_status)
+    return f"{reservation.sid} {reservation.worker_name:<6} {status}"

@@ -1,0 +1,476 @@
+"""FakeTaskRouter: the reservation API as a plain ASGI app over ``FakeStore``, plus an in-process transport.
+
+It answers like TaskRouter does: the same JSON, ``meta`` paging with absolute URLs on its own
+base URL, Twilio error bodies, ETags and If-Match, HTTP Basic auth. Tests can make it fail or
+stall on purpose, and read back every request it received.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+import re
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlencode
+
+import anyio
+import attrs
+import cattrs
+import httpx
+
+from ._client import AsyncTaskRouter
+from ._converter import decode_form, describe_form_error
+from ._enums import ReservationStatus
+from ._errors import ValidationError
+from ._fake_state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
+from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._reservations import MAX_PAGE_SIZE
+from ._sids import check_sid, is_sid
+
+__all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "DEFAULT_BASE_URL", "FakeTaskRouter", "RecordedRequest"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: Credentials the fake accepts unless it is given others; they are not secret.
+DEFAULT_ACCOUNT_SID = "AC" + "fa4e" * 8
+DEFAULT_AUTH_TOKEN = "fake-auth-token"
+#: Where the fake says it lives when it is used in-process: loopback, so plain http is allowed.
+DEFAULT_BASE_URL = "http://127.0.0.1:8765"
+
+_ROUTE = re.compile(
+    r"/v1/Workspaces/(?P<workspace>[^/]+)/(?P<segment>Tasks|Workers)/(?P<parent>[^/]+)/Reservations(?:/(?P<sid>[^/]+))?"
+)
+_PARENT_PREFIX = {"Tasks": "WT", "Workers": "WK"}
+_UPDATE_CLASSES: dict[str, type[ReservationUpdate]] = {
+    "Tasks": TaskReservationUpdate,
+    "Workers": WorkerReservationUpdate,
+}
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """A request the fake received, faulted ones included, in arrival order."""
+
+    method: str
+    path: str
+    #: Query parameters (the last value of a repeated key).
+    query: Mapping[str, str]
+    headers: httpx.Headers = attrs.field(eq=False)
+    body: bytes
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        """The urlencoded body by key, each with the list of its values."""
+        return parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+
+    @property
+    def params(self) -> ReservationUpdate | None:
+        """For a reservation update: the body read back into update params; ``None`` otherwise or if invalid."""
+        route = _ROUTE.fullmatch(self.path)
+        if self.method != "POST" or route is None or route["sid"] is None:
+            return None
+        try:
+            return decode_form(_form_pairs(self.body), _UPDATE_CLASSES[route["segment"]])
+        except (ValueError, cattrs.BaseValidationError):
+            return None
+
+
+@attrs.frozen
+class _Fault:
+    status: int | None
+    retry_after: int | None
+    stall_seconds: float
+
+
+@attrs.frozen
+class _Response:
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class FakeTaskRouter:
+    """A stateful stand-in for TaskRouter's six reservation endpoints, for tests and demos.
+
+    Seed it with ``add_reservation`` (workspaces, tasks and workers are created as needed), then
+    point a client at it in-process with ``connect()`` or ``client()``, or serve it with any ASGI
+    server (``python -m taskrouter_async fake-server``). It is not thread-safe: use it from one
+    event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        clock: Callable[[], datetime] = utc_now,
+        seed: int = 0,
+    ) -> None:
+        """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
+
+        ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
+        ``clock`` stamps ``date_created``/``date_updated``; ``seed`` makes generated SIDs repeatable.
+        """
+        self.account_sid = check_sid(account_sid, "AC", "account_sid")
+        self.auth_token = auth_token
+        self._credentials = [f"{account_sid}:{auth_token}".encode()]
+        if api_key is not None or api_secret is not None:
+            if api_key is None or api_secret is None:
+                raise ValidationError("api_key and api_secret go together: pass both, or neither")
+            self._credentials.append(f"{check_sid(api_key, 'SK', 'api_key')}:{api_secret}".encode())
+        self.base_url = base_url.rstrip("/")
+        self._store = FakeStore(clock=clock, seed=seed)
+        self._faults: deque[_Fault] = deque()
+        #: Every request received, in order; clear it freely.
+        self.requests: list[RecordedRequest] = []
+
+    def __repr__(self) -> str:
+        return f"FakeTaskRouter(base_url={self.base_url!r}, reservations={len(self._store.reservations)})"
+
+    # --- seeding and inspection -----------------------------------------------------------
+
+    def add_workspace(self, sid: str | None = None) -> str:
+        """Create a workspace (a new SID unless ``sid`` is given) and return its SID."""
+        return self._store.add_workspace(sid)
+
+    def add_task(self, workspace_sid: str | None = None, *, sid: str | None = None) -> str:
+        """Create a task in ``workspace_sid`` (default: the first workspace, created if needed)."""
+        return self._store.add_task(workspace_sid, sid)
+
+    def add_worker(
+        self, workspace_sid: str | None = None, *, friendly_name: str | None = None, sid: str | None = None
+    ) -> str:
+        """Create a worker in ``workspace_sid`` (default: the first workspace, created if needed)."""
+        return self._store.add_worker(workspace_sid, friendly_name, sid)
+
+    def add_reservation(
+        self,
+        *,
+        workspace_sid: str | None = None,
+        task_sid: str | None = None,
+        worker_sid: str | None = None,
+        worker_name: str | None = None,
+        status: ReservationStatus | str = ReservationStatus.PENDING,
+        sid: str | None = None,
+    ) -> FakeReservation:
+        """Create a reservation; a task or worker not given is created, and given SIDs that do not exist yet are."""
+        return self._store.add_reservation(
+            workspace_sid=workspace_sid,
+            task_sid=task_sid,
+            worker_sid=worker_sid,
+            worker_name=worker_name,
+            status=_status(status),
+            sid=sid,
+        )
+
+    def reservation(self, sid: str) -> FakeReservation:
+        """The current state of a reservation."""
+        try:
+            return self._store.reservations[sid]
+        except KeyError:
+            raise ValidationError(f"the fake has no reservation {sid!r}") from None
+
+    @property
+    def reservations(self) -> tuple[FakeReservation, ...]:
+        """Every reservation, in creation order (the order lists return them in)."""
+        return tuple(self._store.reservations.values())
+
+    def set_status(self, sid: str, status: ReservationStatus | str) -> FakeReservation:
+        """Change a reservation as TaskRouter itself would (a timeout, a cancel): new version, no rules checked."""
+        self.reservation(sid)
+        return self._store.set_status(sid, _status(status))
+
+    # --- faults -------------------------------------------------------------------------
+
+    def fail_next(self, count: int = 1, *, status: int = 503, retry_after: int | None = None) -> None:
+        """Answer the next ``count`` requests with ``status`` (429 or 5xx) and Twilio's error body,
+        without touching any state; ``retry_after`` adds a Retry-After header in seconds."""
+        if status != 429 and not 500 <= status <= 599:
+            raise ValidationError(f"status must be 429 or 5xx, got {status!r}")
+        self._faults.extend([_Fault(status, retry_after, 0.0)] * _count(count))
+
+    def stall_next(self, count: int = 1, *, seconds: float = math.inf) -> None:
+        """Hold the next ``count`` requests for ``seconds`` (default: until the client gives up), then answer."""
+        if not seconds >= 0:
+            raise ValidationError(f"seconds must be >= 0, got {seconds!r}")
+        self._faults.extend([_Fault(None, None, seconds)] * _count(count))
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that calls this app in-process, honouring the request's read timeout."""
+        return _InProcessTransport(self)
+
+    def client(self) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` wired to this fake; pass it as ``AsyncTaskRouter(http_client=...)``."""
+        return httpx.AsyncClient(transport=self.transport(), base_url=self.base_url)
+
+    @asynccontextmanager
+    async def connect(self, **options: Any) -> AsyncIterator[AsyncTaskRouter]:
+        """An ``AsyncTaskRouter`` with this fake's credentials and base URL, in-process.
+
+        ``options`` go to ``AsyncTaskRouter`` (``max_retries``, ``timeout``...).
+        """
+        async with (
+            self.client() as http,
+            AsyncTaskRouter(
+                self.account_sid, self.auth_token, base_url=self.base_url, http_client=http, **options
+            ) as c,
+        ):
+            yield c
+
+    # --- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"FakeTaskRouter serves HTTP only, not {scope['type']!r}")
+        body = await _read_body(receive)
+        request = RecordedRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            headers=httpx.Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]),
+            body=body,
+        )
+        self.requests.append(request)
+        response = await self._respond(request)
+        payload = json.dumps(response.body).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers),
+        ]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _respond(self, request: RecordedRequest) -> _Response:
+        if self._faults:
+            fault = self._faults.popleft()
+            if fault.status is not None:
+                headers = () if fault.retry_after is None else (("retry-after", str(fault.retry_after)),)
+                return _error(fault.status, 20000 + fault.status, _fault_message(fault.status), headers)
+            await (anyio.sleep_forever() if math.isinf(fault.stall_seconds) else anyio.sleep(fault.stall_seconds))
+        try:
+            self._authenticate(request.headers)
+            return self._route(request)
+        except FakeAPIError as exc:
+            headers = (("www-authenticate", 'Basic realm="Twilio API"'),) if exc.status == 401 else ()
+            return _error(exc.status, exc.code, exc.message, headers)
+
+    def _authenticate(self, headers: httpx.Headers) -> None:
+        scheme, _, encoded = headers.get("authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user = password = ""
+        given = f"{user}:{password}".encode()
+        if scheme.lower() != "basic" or not any(hmac.compare_digest(given, known) for known in self._credentials):
+            raise FakeAPIError(401, 20003, "Authenticate")
+
+    def _route(self, request: RecordedRequest) -> _Response:
+        route = _ROUTE.fullmatch(request.path)
+        if route is None:
+            raise FakeAPIError(404, 20404, f"The requested resource {request.path} was not found")
+        workspace_sid, segment, parent_sid, sid = route["workspace"], route["segment"], route["parent"], route["sid"]
+        if not (is_sid(workspace_sid, "WS") and is_sid(parent_sid, _PARENT_PREFIX[segment])):
+            raise FakeAPIError(404, 20404, f"The requested resource {request.path} was not found")
+        if sid is None:
+            if request.method != "GET":
+                raise FakeAPIError(405, 20004, "Method not allowed")
+            self._store.find_parent(workspace_sid, segment, parent_sid)
+            return _Response(200, self._page(request, segment, parent_sid))
+        if request.method not in ("GET", "POST"):
+            raise FakeAPIError(405, 20004, "Method not allowed")
+        reservation = self._store.find(workspace_sid, segment, parent_sid, sid)
+        if request.method == "POST":
+            reservation = self._update(request, reservation, segment)
+        return _Response(200, self._reservation_json(reservation, segment), (("etag", reservation.etag),))
+
+    def _update(self, request: RecordedRequest, reservation: FakeReservation, segment: str) -> FakeReservation:
+        if_match = request.headers.get("if-match")
+        if if_match is not None and not _matches(if_match, reservation.etag):
+            raise FakeAPIError(
+                412,
+                20412,
+                f"Reservation {reservation.sid} was modified: its ETag is {reservation.etag}, not {if_match}",
+            )
+        try:
+            params = decode_form(_form_pairs(request.body), _UPDATE_CLASSES[segment])
+        except (ValueError, cattrs.BaseValidationError) as exc:
+            raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid parameter: {describe_form_error(exc)}") from None
+        return self._store.update(reservation, params, segment=segment)
+
+    def _page(self, request: RecordedRequest, segment: str, parent_sid: str) -> dict[str, Any]:
+        query = self._list_query(request.query, segment)
+        page = self._store.page(segment, parent_sid, query)
+        items = page.items
+        next_url = previous_url = None
+        if items and page.has_next:
+            next_url = self._page_url(request.path, query, query.page + 1, "PA" + items[-1].sid)
+        if items and page.has_previous and query.page > 0:
+            previous_url = self._page_url(request.path, query, query.page - 1, "PB" + items[0].sid)
+        return {
+            "meta": {
+                "first_page_url": self._page_url(request.path, query, 0, None),
+                "key": "reservations",
+                "next_page_url": next_url,
+                "page": query.page,
+                "page_size": query.page_size,
+                "previous_page_url": previous_url,
+                "url": self._page_url(request.path, query, query.page, query.page_token),
+            },
+            "reservations": [self._reservation_json(r, segment) for r in items],
+        }
+
+    def _list_query(self, query: Mapping[str, str], segment: str) -> ListQuery:
+        status = query.get("ReservationStatus")
+        worker_sid = query.get("WorkerSid") if segment == "Tasks" else None
+        token = query.get("PageToken")
+        if status is not None and status not in {s.value for s in ReservationStatus}:
+            raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid ReservationStatus: {status!r}")
+        if worker_sid is not None and not is_sid(worker_sid, "WK"):
+            raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid WorkerSid: {worker_sid!r}")
+        if token is not None and not self._store.is_page_token(token):
+            raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid PageToken: {token!r}")
+        return ListQuery(
+            status=None if status is None else ReservationStatus(status),
+            worker_sid=worker_sid,
+            page_size=_integer(query, "PageSize", 50, 1, MAX_PAGE_SIZE),
+            page=_integer(query, "Page", 0, 0, None),
+            page_token=token,
+        )
+
+    def _page_url(self, path: str, query: ListQuery, page: int, token: str | None) -> str:
+        params = [("ReservationStatus", query.status.value)] if query.status is not None else []
+        if query.worker_sid is not None:
+            params.append(("WorkerSid", query.worker_sid))
+        params += [("PageSize", str(query.page_size)), ("Page", str(page))]
+        if token is not None:
+            params.append(("PageToken", token))
+        return f"{self.base_url}{path}?{urlencode(params)}"
+
+    def _reservation_json(self, reservation: FakeReservation, segment: str) -> dict[str, Any]:
+        workspace_url = f"{self.base_url}/v1/Workspaces/{reservation.workspace_sid}"
+        parent_sid = reservation.task_sid if segment == "Tasks" else reservation.worker_sid
+        return {
+            "account_sid": self.account_sid,
+            "date_created": _timestamp(reservation.date_created),
+            "date_updated": _timestamp(reservation.date_updated),
+            "links": {
+                "task": f"{workspace_url}/Tasks/{reservation.task_sid}",
+                "worker": f"{workspace_url}/Workers/{reservation.worker_sid}",
+                "workspace": workspace_url,
+            },
+            "reservation_status": reservation.status.value,
+            "sid": reservation.sid,
+            "task_sid": reservation.task_sid,
+            "url": f"{workspace_url}/{segment}/{parent_sid}/Reservations/{reservation.sid}",
+            "worker_name": reservation.worker_name,
+            "worker_sid": reservation.worker_sid,
+            "workspace_sid": reservation.workspace_sid,
+        }
+
+
+class _InProcessTransport(httpx.AsyncBaseTransport):
+    """httpx's ASGI transport plus the read timeout a socket would have, so stalls end as ``ReadTimeout``."""
+
+    def __init__(self, app: FakeTaskRouter) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout", {}).get("read")
+        with anyio.move_on_after(timeout) as scope:
+            return await self._asgi.handle_async_request(request)
+        assert scope.cancelled_caught
+        raise httpx.ReadTimeout(f"the fake TaskRouter did not answer within {timeout} s", request=request)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _error(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> _Response:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return _Response(status, body, headers)
+
+
+def _fault_message(status: int) -> str:
+    return "Too Many Requests" if status == 429 else "Service unavailable (a fault injected into the fake)"
+
+
+def _form_pairs(body: bytes) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        raise ValueError("the body is not UTF-8 form data") from None
+
+
+def _matches(if_match: str, etag: str) -> bool:
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:
+    text = query.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or int(text) < low or (high is not None and int(text) > high):
+        bounds = f"{low}..{high}" if high is not None else f">= {low}"
+        raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid {name}: {text!r} (expected an integer {bounds})")
+    return int(text)
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _status(value: ReservationStatus | str) -> ReservationStatus:
+    try:
+        return ReservationStatus(value)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a ReservationStatus") from None
+
+
+def _count(count: int) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValidationError(f"count must be a positive integer, got {count!r}")
+    return count

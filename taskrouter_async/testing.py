@@ -1,0 +1,27 @@
+"""Test helpers: a stateful, in-process fake of TaskRouter's reservation API.
+
+```python
+from taskrouter_async import TaskReservationUpdate
+from taskrouter_async.testing import FakeTaskRouter
+
+fake = FakeTaskRouter()
+reservation = fake.add_reservation(worker_name="Alice")
+async with fake.connect() as client:
+    await client.task_reservations.update(
+        reservation.workspace_sid, reservation.task_sid, reservation.sid, TaskReservationUpdate.accept()
+    )
+assert fake.reservation(reservation.sid).status == "accepted"
+```
+"""
+
+from ._fake_app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest
+from ._fake_state import FakeReservation
+
+__all__ = [
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "DEFAULT_BASE_URL",
+    "FakeReservation",
+    "FakeTaskRouter",
+    "RecordedRequest",
+]

@@ -1,0 +1,217 @@
+"""Every failure ends in a typed exception: status errors, transport errors, malformed responses."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from taskrouter_async import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncTaskRouter,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RateLimitError,
+    TaskReservationUpdate,
+    TaskRouterError,
+)
+
+from .helpers import TASK, page_json, reservation_json, reservation_sids
+from .sids import AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
+
+pytestmark = pytest.mark.anyio
+
+STATUS_CLASSES = [
+    (400, BadRequestError),
+    (401, AuthenticationError),
+    (403, PermissionDeniedError),
+    (404, NotFoundError),
+    (409, ConflictError),
+    (412, PreconditionFailedError),
+    (429, RateLimitError),
+    (500, InternalServerError),
+    (502, InternalServerError),
+    (503, InternalServerError),
+    (504, InternalServerError),
+    (405, APIStatusError),
+    (302, APIStatusError),
+]
+
+
+def twilio_error(status: int) -> dict[str, object]:
+    code = 20000 + status
+    return {
+        "code": code,
+        "message": f"Twilio says {status}",
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+async def fetch(client: AsyncTaskRouter) -> object:
+    return await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
+
+
+async def update(client: AsyncTaskRouter) -> object:
+    params = TaskReservationUpdate(reservation_status="accepted")
+    return await client.task_reservations.update(WORKSPACE_SID, TASK_SID, RESERVATION_SID, params)
+
+
+async def first_list_item(client: AsyncTaskRouter) -> object:
+    return await anext(client.task_reservations.list(WORKSPACE_SID, TASK_SID))
+
+
+@pytest.mark.parametrize(("status", "error_class"), STATUS_CLASSES)
+@pytest.mark.parametrize("operation", [fetch, update], ids=["fetch", "update"])
+async def test_error_statuses_raise_their_class_with_twilio_fields(
+    status: int, error_class: type[APIStatusError], operation: object, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    api.route(path=TASK.path()).respond(status, json=twilio_error(status))
+    with pytest.raises(error_class) as caught:
+        await operation(client)  # type: ignore[operator]
+    error = caught.value
+    assert type(error) is error_class
+    assert (error.status_code, error.code, error.message) == (status, 20000 + status, f"Twilio says {status}")
+    assert error.more_info == f"https://www.twilio.com/docs/errors/{20000 + status}"
+    assert error.response.status_code == status
+    assert error.response.json() == twilio_error(status)
+    code = 20000 + status
+    assert str(error) == f"HTTP {status}: Twilio says {status} (code {code}, https://www.twilio.com/docs/errors/{code})"
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"), [(404, NotFoundError), (429, RateLimitError), (503, InternalServerError)]
+)
+async def test_list_pages_raise_typed_errors_too(
+    status: int, error_class: type[APIStatusError], client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    path = TASK.path(None)
+    first = page_json(path, reservation_sids(1), page=0, page_size=1, next_token="T1")
+    api.get(path).mock(side_effect=[httpx.Response(200, json=first), httpx.Response(status, json=twilio_error(status))])
+    items = client.task_reservations.list(WORKSPACE_SID, TASK_SID, page_size=1)
+    assert (await anext(items)).sid == reservation_sids(1)[0]
+    with pytest.raises(error_class) as caught:
+        await anext(items)
+    assert caught.value.code == 20000 + status
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"", None, "Not Found"),
+        (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", "Not Found: <html><body><h1>502"),
+        (b'{"code": 20404, "message": "The requested', "application/json", 'Not Found: {"code": 20404'),
+        (b"[1, 2]", "application/json", "Not Found"),
+        (b'{"code": "x", "message": 5, "more_info": null}', "application/json", "Not Found"),
+    ],
+    ids=["empty", "html", "truncated-json", "json-list", "json-wrong-types"],
+)
+async def test_unusual_error_bodies_still_give_the_typed_error(
+    body: bytes, content_type: str | None, message: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    api.get(TASK.path()).respond(404, content=body, headers=headers)
+    with pytest.raises(NotFoundError) as caught:
+        await fetch(client)
+    assert caught.value.code is None
+    assert caught.value.more_info is None
+    assert caught.value.message.startswith(message)
+    assert caught.value.response.content == body
+
+
+async def test_rate_limit_error_carries_retry_after(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    api.get(TASK.path()).respond(429, json=twilio_error(429), headers={"Retry-After": "7"})
+    with pytest.raises(RateLimitError) as caught:
+        await fetch(client)
+    assert caught.value.retry_after == 7.0
+
+
+@pytest.mark.parametrize(
+    ("exception", "error_class"),
+    [
+        (httpx.ConnectError("connection refused"), APIConnectionError),
+        (httpx.ReadError("connection reset by peer"), APIConnectionError),
+        (httpx.RemoteProtocolError("server disconnected"), APIConnectionError),
+        (httpx.ConnectTimeout("timed out"), APITimeoutError),
+        (httpx.ReadTimeout("timed out"), APITimeoutError),
+        (httpx.PoolTimeout("timed out"), APITimeoutError),
+    ],
+)
+@pytest.mark.parametrize("operation", [fetch, update, first_list_item], ids=["fetch", "update", "list"])
+async def test_transport_failures_raise_connection_errors(
+    exception: Exception,
+    error_class: type[APIConnectionError],
+    operation: object,
+    client: AsyncTaskRouter,
+    api: respx.MockRouter,
+) -> None:
+    api.route(path__startswith=TASK.path(None)).mock(side_effect=exception)
+    with pytest.raises(error_class) as caught:
+        await operation(client)  # type: ignore[operator]
+    assert type(caught.value) is error_class
+    assert type(exception).__name__ in str(caught.value)
+    assert caught.value.request.url.path.startswith(TASK.path(None))
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"", "not JSON"),
+        (b"<html>oops</html>", "not JSON"),
+        (b'{"sid": "WR', "not JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"sid": 5}', "expected str"),
+        (b'{"date_created": "yesterday"}', "date_created"),
+        (b'{"reservation_status": 3}', "reservation_status"),
+        (b'{"links": ["a"]}', "links"),
+    ],
+)
+async def test_malformed_reservations_raise_response_validation_errors(
+    body: bytes, problem: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    api.get(TASK.path()).respond(200, content=body)
+    with pytest.raises(APIResponseValidationError, match=problem) as caught:
+        await fetch(client)
+    assert caught.value.response.content == body
+    assert caught.value.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"reservations": []}, "'meta' is not a JSON object"),
+        ({"meta": {"next_page_url": None}, "reservations": []}, "meta"),
+        ({"meta": {"key": "reservations"}}, "'reservations' is not a list"),
+        ({"meta": {"key": "reservations"}, "reservations": {"a": 1}}, "is not a list"),
+        ({"meta": {"key": "reservations"}, "reservations": [1]}, "reservation 0 is not a JSON object"),
+        ({"meta": {"key": "reservations", "page": "one"}, "reservations": []}, "page"),
+        ({"meta": {"key": "reservations", "next_page_url": 7}, "reservations": []}, "next_page_url"),
+    ],
+)
+async def test_malformed_pages_raise_response_validation_errors(
+    payload: dict[str, object], problem: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    api.get(TASK.path(None)).respond(200, json=payload)
+    with pytest.raises(APIResponseValidationError, match=problem):
+        await first_list_item(client)
+
+
+async def test_every_error_is_a_taskrouter_error(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    api.get(TASK.path()).respond(200, json=reservation_json(date_created=12))
+    with pytest.raises(TaskRouterError):
+        await fetch(client)
+
+
+async def test_errors_do_not_show_credentials(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    api.get(TASK.path()).respond(401, json=twilio_error(401))
+    with pytest.raises(AuthenticationError) as caught:
+        await fetch(client)
+    assert AUTH_TOKEN not in str(caught.value) + repr(caught.value)
