@@ -135,7 +135,7 @@ class SentRequest:
         return None if start < 0 else path[start:]
 
 
-@attrs.frozen
+@attrs.define
 class _SpecRequest:
     """The request as openapi-core's Request protocol wants it, on the spec's own server."""
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rfc3986_validator import validate_rfc3986
+from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
 
 from taskrouter_async import (
     AsyncTaskRouter,
@@ -266,7 +266,7 @@ async def _drain(iterator: AsyncIterator[object]) -> None:
         pass
 
 
-Call = Callable[[AsyncTaskRouter, list[object]], Any]
+Call = Callable[[AsyncTaskRouter, list[Any]], Any]
 
 
 def _operations() -> dict[str, tuple[list[str], Call]]:
@@ -304,7 +304,7 @@ async def test_malformed_sid_in_any_path_position_is_refused_before_io(data: st.
     name = data.draw(st.sampled_from(sorted(OPERATIONS)), label="operation")
     prefixes, call = OPERATIONS[name]
     position = data.draw(st.integers(0, len(prefixes) - 1), label="position")
-    sids_ = [VALID[prefix.rstrip("?")] for prefix in prefixes]
+    sids_: list[Any] = [VALID[prefix.rstrip("?")] for prefix in prefixes]
     malformed = malformed_sids(prefixes[position].rstrip("?"))
     if prefixes[position].endswith("?"):
         malformed = malformed.filter(lambda value: value is not None)
@@ -330,7 +330,7 @@ SID_FIELDS = [(cls, name, prefix) for cls in SPEC_PATHS for name, prefix in _sid
 @given(data=st.data())
 def test_malformed_sid_in_any_sid_field_is_refused(data: st.DataObject) -> None:
     cls, name, prefix = data.draw(st.sampled_from(SID_FIELDS), label="field")
-    value = data.draw(malformed_sids(prefix).filter(lambda v: v is not None), label="malformed")
+    value: Any = data.draw(malformed_sids(prefix).filter(lambda v: v is not None), label="malformed")
     with pytest.raises(ValidationError):
         cls(**{name: value})
 

@@ -15,7 +15,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -130,6 +130,11 @@ def optional_inner(hint: Any) -> Any:
     return inner
 
 
+def with_field(cls: type[ReservationUpdate], name: str, value: Any) -> ReservationUpdate:
+    """``cls`` with one field set (by attribute name)."""
+    return cls(**{name: value})
+
+
 def enum_values(cls: type[enum.Enum]) -> set[str]:
     return {member.value for member in cls}
 
@@ -227,15 +232,15 @@ def test_update_field_types_match_the_spec(side: Kind) -> None:
 @by_kind
 def test_sid_fields_take_only_their_prefix(side: Kind) -> None:
     properties = form_schema(op("post", side.item_path))["properties"]
-    sid_fields = {name: sid_prefix(resolve(schema)) for name, schema in properties.items()}
-    sid_fields = {name: prefix for name, prefix in sid_fields.items() if prefix}
+    prefixes = {name: sid_prefix(resolve(schema)) for name, schema in properties.items()}
+    sid_fields = {name: prefix for name, prefix in prefixes.items() if prefix}
     assert {"WorkerActivitySid", "RedirectCallSid"} <= set(sid_fields)
     names = {wire_name(field.name): field.name for field in attrs.fields(side.update)}
     for key, prefix in sid_fields.items():
-        assert getattr(side.update(**{names[key]: sid(prefix)}), names[key]) == sid(prefix)
+        assert getattr(with_field(side.update, names[key], sid(prefix)), names[key]) == sid(prefix)
         for bad in (sid("XX" if prefix != "XX" else "YY"), sid(prefix)[:-1], sid(prefix)[:-1] + "g", 42):
             with pytest.raises(ValidationError):
-                side.update(**{names[key]: bad})
+                with_field(side.update, names[key], bad)
 
 
 @by_kind
@@ -249,12 +254,15 @@ def test_free_text_fields_take_any_text_and_uri_fields_only_uris(side: Kind) -> 
         if schema.get("type") != "string" or optional_inner(hints[name]) is not str or sid_prefix(schema):
             continue
         if schema.get("format") == "uri":
-            assert getattr(side.update(**{name: "https://example.com/cb?a=1"}), name) == "https://example.com/cb?a=1"
+            assert (
+                getattr(with_field(side.update, name, "https://example.com/cb?a=1"), name)
+                == "https://example.com/cb?a=1"
+            )
             with pytest.raises(ValidationError):
-                side.update(**{name: "not a uri"})
+                with_field(side.update, name, "not a uri")
         else:
             assert schema.keys() <= {"type", "description"}, f"{key} has constraints this test does not know"
-            assert getattr(side.update(**{name: "any text, at all"}), name) == "any text, at all"
+            assert getattr(with_field(side.update, name, "any text, at all"), name) == "any text, at all"
 
 
 def test_ranges_named_only_in_descriptions_are_enforced() -> None:
@@ -371,7 +379,7 @@ def test_spec_examples_structure_into_the_models(side: Kind) -> None:
 
 # --- (a) and (b): what the library sends, seen by the recorder ------------------------------------
 
-FULL_UPDATE = {
+FULL_UPDATE: dict[str, Any] = {
     "reservation_status": "accepted",
     "worker_activity_sid": ACTIVITY_SID,
     "instruction": "conference",
@@ -425,7 +433,7 @@ FULL_UPDATE = {
     "beep_on_customer_entrance": False,
     "jitter_buffer_size": "off",
 }
-TASK_ONLY = {"supervisor": "WK" + "2" * 32, "supervisor_mode": "barge"}
+TASK_ONLY: dict[str, Any] = {"supervisor": "WK" + "2" * 32, "supervisor_mode": "barge"}
 
 RESERVATION_JSON = {
     "account_sid": ACCOUNT_SID,
@@ -464,7 +472,9 @@ async def test_every_operation_with_every_field_conforms(
     """All six operations with every body field and every modelled filter set: the recorder saw each
     request and found nothing wrong (it checks again, for the record, at teardown)."""
     parent = TASK_SID if side is KINDS[0] else WORKER_SID
-    reservations = client.task_reservations if side is KINDS[0] else client.worker_reservations
+    reservations: Reservations[Any, Any] = client.task_reservations
+    if side is KINDS[1]:
+        reservations = client.worker_reservations
     list_path = f"/v1/Workspaces/{WORKSPACE_SID}/{side.kind.parent_segment}/{parent}/Reservations"
     token_url = f"{SPEC_SERVER}{list_path}?PageSize=2&PageToken=PT123"
     api.get(f"{list_path}/{RESERVATION_SID}").respond(200, json=RESERVATION_JSON, headers={"ETag": '"e1"'})
@@ -498,7 +508,11 @@ async def test_worker_list_refuses_the_task_only_worker_filter(client: AsyncTask
 RESERVATION_BODY = json.dumps(RESERVATION_JSON).encode()
 
 
-async def _asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _asgi_app(
+    scope: MutableMapping[str, Any],
+    receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+) -> None:
     """An in-process ASGI server that answers every request with a reservation."""
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": RESERVATION_BODY})
