@@ -1,14 +1,21 @@
 """Is a request one the TaskRouter spec allows? openapi-core's verdict plus the wire rules it cannot express.
 
 The autouse fixture ``spec_conformance`` records every httpx request a test sends to a
-``/v1/Workspaces/...`` path (through respx, loopback servers or ASGI transports alike) and
-fails the test at teardown if any of them breaks the spec. A test that sends a
-non-conforming request on purpose opts out with ``@pytest.mark.nonconforming_requests``.
+``/v1/Workspaces/...`` path and fails the test at teardown if any of them breaks the spec. A
+test that sends a non-conforming request on purpose opts out with
+``@pytest.mark.nonconforming_requests``.
+
+Requests are caught where httpx hands them on: ``AsyncClient.send``/``Client.send`` and the
+``handle_(async_)request`` of every httpx transport class, including classes defined later (a
+test's own transport). So respx, MockTransport, ASGITransport, real loopback servers and a
+client that calls its transport directly are all seen. The hooks are installed once per
+process and record only while a test's recorder is active.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import re
 from collections import Counter
@@ -22,6 +29,7 @@ import httpx
 import pytest
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_schema_validator import OAS30Validator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 __all__ = [
@@ -34,6 +42,7 @@ __all__ = [
     "check_request",
     "described_range",
     "form_schema",
+    "install_hooks",
     "openapi",
     "resolve",
     "sid_prefix",
@@ -87,22 +96,32 @@ def described_range(schema: Mapping[str, Any]) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _template_regex(template: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
-
-
 @functools.cache
-def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
-    return tuple((_template_regex(t), t) for t in spec()["paths"])
+def _routes() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each spec path template as a regex whose named groups are its path parameters."""
+    routes = []
+    for template in spec()["paths"]:
+        pattern = re.sub(r"\\\{([A-Za-z]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        routes.append((re.compile(pattern), template))
+    return tuple(routes)
+
+
+def _route(path: str) -> tuple[str, dict[str, str]] | None:
+    """The template a concrete path matches, and its path parameter values."""
+    for regex, template in _routes():
+        match = regex.fullmatch(path)
+        if match:
+            return template, match.groupdict()
+    return None
 
 
 def operation(method: str, path: str) -> dict[str, Any] | None:
     """The spec's operation for ``method`` on a concrete ``path``, or None if it has none."""
-    for regex, template in _templates():
-        if regex.fullmatch(path):
-            op: dict[str, Any] | None = spec()["paths"][template].get(method.lower())
-            return op
-    return None
+    route = _route(path)
+    if route is None:
+        return None
+    op: dict[str, Any] | None = spec()["paths"][route[0]].get(method.lower())
+    return op
 
 
 def form_schema(op: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,12 +168,54 @@ class _SpecRequest:
 
 def check_request(sent: SentRequest) -> list[str]:
     """Every way ``sent`` breaks the spec; empty if it conforms."""
-    return list(_check(sent))
+    path = sent.api_path
+    op = None if path is None else operation(sent.method, path)
+    if path is None or op is None:
+        return list(_check(sent))
+    template, values = _route(path) or ("", {})
+    problems, stand_ins = [], dict(values)
+    for name, schema in _path_parameters(op).items():
+        errors = [error.message for error in _validator(json.dumps(schema)).iter_errors(values[name])]
+        problems += [f"path parameter {name}: {error}" for error in errors]
+        prefix = sid_prefix(schema)
+        if prefix is not None:
+            stand_ins[name] = prefix + "0" * 32
+    canonical = attrs.evolve(sent, url=SPEC_SERVER + template.format(**stand_ins) + _query_suffix(sent.url))
+    return problems + list(_check(_without_volatile_headers(canonical)))
+
+
+def _path_parameters(op: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: resolve(p["schema"]) for p in op.get("parameters", ()) if p["in"] == "path"}
+
+
+@functools.cache
+def _validator(schema_json: str) -> OAS30Validator:
+    return OAS30Validator(json.loads(schema_json))
+
+
+def _query_suffix(url: str) -> str:
+    query = httpx.URL(url).query.decode("ascii")
+    return f"?{query}" if query else ""
+
+
+def _without_volatile_headers(sent: SentRequest) -> SentRequest:
+    """Only what the spec can judge in a header: the credentials' scheme and If-Match's presence."""
+    headers = []
+    for name, value in sent.headers:
+        if name.lower() == "authorization":
+            value = value.split(" ", 1)[0] + " eDp5"
+        elif name.lower() == "if-match":
+            value = '"etag"'
+        elif name.lower() not in ("content-type",):
+            continue
+        headers.append((name, value))
+    return attrs.evolve(sent, headers=tuple(headers))
 
 
 @functools.lru_cache(maxsize=4096)
 def _check(sent: SentRequest) -> tuple[str, ...]:
-    """Cached: suites repeat identical requests (retries, pages), and openapi-core takes ~20 ms a request."""
+    """Cached: ``check_request`` hands this its request with the path SIDs (checked apart) swapped for
+    stand-ins and only the headers that matter, so a run of similar requests costs openapi-core once."""
     return tuple(_problems(sent))
 
 
@@ -253,8 +314,13 @@ class RequestRecorder:
 
     def __init__(self) -> None:
         self.sent: list[SentRequest] = []
+        # The same request object may pass several hooks (client, then transport): record it once.
+        self._seen: dict[int, httpx.Request] = {}
 
     def record(self, request: httpx.Request) -> None:
+        if self._seen.get(id(request)) is request:
+            return
+        self._seen[id(request)] = request
         sent = SentRequest.from_httpx(request)
         if sent.api_path is not None:
             self.sent.append(sent)
@@ -267,31 +333,91 @@ class RequestRecorder:
         self.sent.clear()
 
 
+#: The running test's recorder, while there is one.
+_active: list[RequestRecorder] = []
+
+
+def _record(request: httpx.Request) -> None:
+    if _active:
+        _active[-1].record(request)
+
+
+def _recording(method: Any) -> Any:
+    """``method`` (a send or handle_request) recording its request once it is done with it, success or
+    not: by then an ``auth=`` flow has added its Authorization header."""
+    if getattr(method, "_records_requests", False):
+        return method
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def recording_async(self: Any, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(self, request, *args, **kwargs)
+            finally:
+                _record(request)
+
+        wrapper: Any = recording_async
+    else:
+
+        @functools.wraps(method)
+        def recording(self: Any, request: httpx.Request, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, request, *args, **kwargs)
+            finally:
+                _record(request)
+
+        wrapper = recording
+    wrapper._records_requests = True
+    return wrapper
+
+
+_TRANSPORT_METHODS = {httpx.AsyncBaseTransport: "handle_async_request", httpx.BaseTransport: "handle_request"}
+
+
+def _hook_transport(cls: type) -> None:
+    for base, name in _TRANSPORT_METHODS.items():
+        if issubclass(cls, base) and name in vars(cls):
+            setattr(cls, name, _recording(vars(cls)[name]))
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    sub: type
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _hook_subclasses_of(base: type) -> None:
+    """Give ``base`` an ``__init_subclass__`` that hooks transports defined from now on (a test's own)."""
+
+    def init_subclass(cls: Any, /, **kwargs: Any) -> None:
+        super(base, cls).__init_subclass__(**kwargs)  # type: ignore[arg-type]
+        _hook_transport(cls)
+
+    setattr(base, "__init_subclass__", classmethod(init_subclass))  # noqa: B010 (mypy forbids the plain assignment)
+
+
+@functools.cache
+def install_hooks() -> None:
+    """Once per process: every request that reaches an httpx client or transport goes to ``_record``."""
+    for client in (httpx.AsyncClient, httpx.Client):
+        client.send = _recording(client.send)  # type: ignore[method-assign]
+    for base in _TRANSPORT_METHODS:
+        for cls in _subclasses(base):
+            _hook_transport(cls)
+        _hook_subclasses_of(base)
+
+
 @pytest.fixture(autouse=True)
-def spec_conformance(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[RequestRecorder]:
+def spec_conformance(request: pytest.FixtureRequest) -> Iterator[RequestRecorder]:
     """Record every API request the test sends through httpx; fail the test if one breaks the spec."""
+    install_hooks()
     recorder = RequestRecorder()
-    async_send = httpx.AsyncClient.send
-    sync_send = httpx.Client.send
-
-    # Recorded once sent, success or not: an ``auth=`` flow adds its Authorization header during send.
-    @functools.wraps(async_send)
-    async def recording_async_send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        try:
-            return await async_send(self, request, **kwargs)
-        finally:
-            recorder.record(request)
-
-    @functools.wraps(sync_send)
-    def recording_send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        try:
-            return sync_send(self, request, **kwargs)
-        finally:
-            recorder.record(request)
-
-    monkeypatch.setattr(httpx.AsyncClient, "send", recording_async_send)
-    monkeypatch.setattr(httpx.Client, "send", recording_send)
-    yield recorder
+    _active.append(recorder)
+    try:
+        yield recorder
+    finally:
+        _active.remove(recorder)
     if request.node.get_closest_marker(MARKER) is None:
         problems = recorder.problems()
         if problems:

@@ -587,6 +587,21 @@ async def test_recorder_flags_a_nonconforming_request(spec_conformance: RequestR
     spec_conformance.clear()
 
 
+async def test_recorder_sees_a_transport_called_directly(spec_conformance: RequestRecorder) -> None:
+    """A client may hand requests straight to its transport, skipping AsyncClient.send; a transport
+    class defined after the hooks were installed (here, in the test) is still seen."""
+
+    class Direct(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, json=RESERVATION_JSON)
+
+    url = f"http://127.0.0.1:9/v1/Workspaces/{WORKSPACE_SID}/Workers/{WORKER_SID}/Reservations?Page=x"
+    await Direct().handle_async_request(httpx.Request("GET", url, headers={"Authorization": "Basic eDp5"}))
+    assert len(spec_conformance.sent) == 1
+    assert any("Page='x' is not a plain decimal integer" in problem for problem in spec_conformance.problems())
+    spec_conformance.clear()
+
+
 def test_recorder_sees_sync_clients_too(spec_conformance: RequestRecorder) -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=RESERVATION_JSON))
     with httpx.Client(transport=transport, auth=("x", "y")) as http:
