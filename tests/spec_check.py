@@ -167,30 +167,32 @@ class _SpecRequest:
 
 
 def check_request(sent: SentRequest) -> list[str]:
-    """Every way ``sent`` breaks the spec; empty if it conforms."""
-    path = sent.api_path
-    op = None if path is None else operation(sent.method, path)
-    if path is None or op is None:
-        return list(_check(sent))
-    template, values = _route(path) or ("", {})
+    """Every way ``sent`` breaks the spec; empty if it conforms.
+
+    Path parameters are checked here against their spec schemas. The rest of the request, with
+    path SIDs swapped for valid stand-ins and only the headers the spec can judge, goes to the
+    cached ``_check`` (openapi-core plus the strict wire rules): similar requests cost it once.
+    """
+    route = None if sent.api_path is None else _route(sent.api_path)
+    method = sent.method.lower()
+    if route is None or method not in spec()["paths"][route[0]]:
+        return list(_check(sent))  # openapi-core names the problem: no such path or operation
+    template, values = route
     problems, stand_ins = [], dict(values)
-    for name, schema in _path_parameters(op).items():
-        errors = [error.message for error in _validator(json.dumps(schema)).iter_errors(values[name])]
-        problems += [f"path parameter {name}: {error}" for error in errors]
-        prefix = sid_prefix(schema)
+    for name, validator, prefix in _path_parameters(template, method):
+        problems += [f"path parameter {name}: {error.message}" for error in validator.iter_errors(values[name])]
         if prefix is not None:
             stand_ins[name] = prefix + "0" * 32
     canonical = attrs.evolve(sent, url=SPEC_SERVER + template.format(**stand_ins) + _query_suffix(sent.url))
     return problems + list(_check(_without_volatile_headers(canonical)))
 
 
-def _path_parameters(op: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["name"]: resolve(p["schema"]) for p in op.get("parameters", ()) if p["in"] == "path"}
-
-
 @functools.cache
-def _validator(schema_json: str) -> OAS30Validator:
-    return OAS30Validator(json.loads(schema_json))
+def _path_parameters(template: str, method: str) -> tuple[tuple[str, OAS30Validator, str | None], ...]:
+    """Each path parameter of an operation: its name, a validator of its schema, its SID prefix."""
+    parameters = spec()["paths"][template][method].get("parameters", ())
+    schemas = {p["name"]: resolve(p["schema"]) for p in parameters if p["in"] == "path"}
+    return tuple((name, OAS30Validator(schema), sid_prefix(schema)) for name, schema in schemas.items())
 
 
 def _query_suffix(url: str) -> str:
