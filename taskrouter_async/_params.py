@@ -67,10 +67,11 @@ def _to_enum(cls: type[E], value: object) -> E:
         raise ValidationError(f"{value!r} is not a valid {cls.__name__}; expected one of {allowed}") from None
 
 
-def _to_enum_tuple(cls: type[E], values: object) -> tuple[E, ...]:
+def _to_enum_tuple(cls: type[E], values: object) -> tuple[E, ...] | None:
+    """A tuple of members; an empty list is ``None`` (unset), since repeated form keys cannot say "empty"."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise ValidationError(f"expected a list of {cls.__name__} values, got {values!r}")
-    return tuple(_to_enum(cls, v) for v in values)
+    return tuple(_to_enum(cls, v) for v in values) or None
 
 
 def _bool_text(value: bool | T) -> str | T:
@@ -135,7 +136,7 @@ def _strings(value: Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ValidationError(f"expected a list of strings, got {value!r}")
-    return tuple(value)
+    return tuple(value) or None
 
 
 # --- validators ----------------------------------------------------------------------------

@@ -248,9 +248,10 @@ def is_rfc3986_uri(text: str) -> bool:
     return not text.endswith("\n") and bool(validate_rfc3986(text, rule="URI"))
 
 
-def test_an_empty_list_is_sent_as_nothing() -> None:
-    """The one value without a round trip: repeated keys cannot express an empty list."""
-    params = TaskReservationUpdate(status_callback_event=[], instruction="conference")
+def test_an_empty_list_is_unset() -> None:
+    """Repeated keys cannot express an empty list, so ``[]`` means "not set" and still round-trips."""
+    params = TaskReservationUpdate(status_callback_event=[], dequeue_status_callback_event=(), instruction="conference")
+    assert params == TaskReservationUpdate(instruction="conference")
     assert encode_form(params) == b"Instruction=conference"
 
 
