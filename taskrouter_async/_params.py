@@ -8,6 +8,7 @@ Wire names are the PascalCase forms of these names (``from_`` is ``From``); see 
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -37,7 +38,20 @@ T = TypeVar("T")
 P = TypeVar("P", bound="ReservationUpdate")
 TP = TypeVar("TP", bound="TaskReservationUpdate")
 
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*")
+# An absolute URI per RFC 3986 (the spec's ``format: uri``), from its ABNF; IP literals are checked apart.
+_PCT = r"%[0-9A-Fa-f]{2}"
+_UNRESERVED_SUB_DELIMS = r"A-Za-z0-9\-._~!$&'()*+,;="
+_PCHAR = rf"(?:[{_UNRESERVED_SUB_DELIMS}:@]|{_PCT})"
+_QUERY = rf"(?:{_PCHAR}|[/?])*"
+_AUTHORITY = (
+    rf"(?:(?:[{_UNRESERVED_SUB_DELIMS}:]|{_PCT})*@)?"
+    rf"(?P<host>\[[^\]]*\]|(?:[{_UNRESERVED_SUB_DELIMS}]|{_PCT})*)(?::[0-9]*)?"
+)
+_URI = re.compile(
+    rf"[A-Za-z][A-Za-z0-9+.\-]*:(?://{_AUTHORITY}(?:/{_PCHAR}*)*|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"
+    rf"(?:\?{_QUERY})?(?:#{_QUERY})?"
+)
+_IP_FUTURE = re.compile(rf"[vV][0-9A-Fa-f]+\.[{_UNRESERVED_SUB_DELIMS}:]+")
 
 
 # --- coercion: named functions, because mypy's attrs plugin reads their signatures ---------
@@ -53,10 +67,11 @@ def _to_enum(cls: type[E], value: object) -> E:
         raise ValidationError(f"{value!r} is not a valid {cls.__name__}; expected one of {allowed}") from None
 
 
-def _to_enum_tuple(cls: type[E], values: object) -> tuple[E, ...]:
+def _to_enum_tuple(cls: type[E], values: object) -> tuple[E, ...] | None:
+    """A tuple of members; an empty list is ``None`` (unset), since repeated form keys cannot say "empty"."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise ValidationError(f"expected a list of {cls.__name__} values, got {values!r}")
-    return tuple(_to_enum(cls, v) for v in values)
+    return tuple(_to_enum(cls, v) for v in values) or None
 
 
 def _bool_text(value: bool | T) -> str | T:
@@ -121,7 +136,7 @@ def _strings(value: Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ValidationError(f"expected a list of strings, got {value!r}")
-    return tuple(value)
+    return tuple(value) or None
 
 
 # --- validators ----------------------------------------------------------------------------
@@ -132,9 +147,27 @@ def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
         raise ValidationError(f"{attribute.name} must be a string, got {value!r}")
 
 
+def _is_uri(text: str) -> bool:
+    match = _URI.fullmatch(text)
+    if match is None:
+        return False
+    host = match.group("host") or ""
+    return not host.startswith("[") or _is_ip_literal(host[1:-1])
+
+
+def _is_ip_literal(inner: str) -> bool:
+    if _IP_FUTURE.fullmatch(inner):
+        return True
+    try:
+        ipaddress.IPv6Address(inner)
+    except ValueError:
+        return False
+    return "%" not in inner  # a zone ID is not RFC 3986
+
+
 def _uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _text(instance, attribute, value)
-    if isinstance(value, str) and not _URI.fullmatch(value):
+    if isinstance(value, str) and not _is_uri(value):
         raise ValidationError(f"{attribute.name} must be an absolute URI such as 'https://…', got {value!r}")
 
 

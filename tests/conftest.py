@@ -10,6 +10,7 @@ import respx
 from taskrouter_async import AsyncTaskRouter
 
 from .sids import ACCOUNT_SID, AUTH_TOKEN
+from .spec_check import spec_conformance  # noqa: F401 (autouse: every API request must conform to the spec)
 
 BASE_URL = "https://taskrouter.twilio.com"
 

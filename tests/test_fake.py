@@ -247,6 +247,7 @@ async def test_instruction_rules(fake: FakeTaskRouter) -> None:
         (b"", "exactly one of"),
     ],
 )
+@pytest.mark.nonconforming_requests  # sends what the fake must refuse
 async def test_bad_values_answer_400_with_code_20001(fake: FakeTaskRouter, body: bytes, message: str) -> None:
     seeded = fake.add_reservation()
     path = f"{_list_path(seeded.workspace_sid, 'Workers', seeded.worker_sid)}/{seeded.sid}"
@@ -262,6 +263,7 @@ async def test_bad_values_answer_400_with_code_20001(fake: FakeTaskRouter, body:
     assert fake.reservation(seeded.sid) == seeded
 
 
+@pytest.mark.nonconforming_requests  # sends what the fake must refuse
 async def test_unknown_sids_answer_404(fake: FakeTaskRouter) -> None:
     seeded = fake.add_reservation()
     other_task = fake.add_task()
@@ -287,6 +289,7 @@ async def test_unknown_sids_answer_404(fake: FakeTaskRouter) -> None:
         assert (await http.post(_list_path(ws, "Tasks", task), headers=_auth())).json()["code"] == 20004
 
 
+@pytest.mark.nonconforming_requests  # sends what the fake must refuse
 async def test_credentials_are_checked(fake: FakeTaskRouter) -> None:
     seeded = fake.add_reservation()
     path = _list_path(seeded.workspace_sid, "Tasks", seeded.task_sid)
