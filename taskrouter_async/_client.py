@@ -272,7 +272,10 @@ class AsyncTaskRouter:
         """
         deadline = self._settings.attempt_deadline
         with anyio.move_on_after(deadline):
-            response = await self._http.send(request, stream=True, follow_redirects=False)
+            try:
+                response = await self._http.send(request, stream=True, follow_redirects=False)
+            except httpx.InvalidURL as exc:  # httpx parses a 3xx's Location even when not following it
+                raise httpx.RemoteProtocolError(f"unusable redirect Location: {exc}", request=request) from None
             try:
                 return response, await _read_capped(response)
             except httpx.DecodingError as exc:

@@ -22,7 +22,7 @@ from types import TracebackType
 import anyio
 import attrs
 
-__all__ = ["Conn", "Handler", "LoopbackServer", "Request", "json_handler"]
+__all__ = ["Conn", "Handler", "LoopbackServer", "Request", "head", "json_handler"]
 
 _MAX_HEAD = 64 * 1024
 

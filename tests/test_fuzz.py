@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from taskrouter_async import (
@@ -154,6 +154,7 @@ def test_structure_page_returns_models_or_a_shape_error(data: object) -> None:
 
 @FUZZ
 @given(body=bodies, status=statuses, headers=header_lists, call=st.sampled_from(["fetch", "update", "list"]))
+@example(body=b"{}", status=301, headers=[("Location", "A:0")], call="fetch")  # found by nox -s fuzz
 @pytest.mark.anyio
 async def test_the_resource_path_only_raises_typed_errors(
     body: bytes, status: int, headers: list[tuple[str, str]], call: str

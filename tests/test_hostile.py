@@ -106,6 +106,7 @@ COMMON: dict[str, tuple[Handler, type[TaskRouterError]]] = {
     "status 418": (respond(418, b"teapot", "text/plain"), APIStatusError),
     "redirect 301": (respond(301, b"", headers=[("Location", "https://example.com/")]), APIStatusError),
     "redirect 307": (respond(307, b"", headers=[("Location", "/elsewhere")]), APIStatusError),
+    "redirect to an invalid URL": (respond(302, b"", headers=[("Location", "A:0")]), APIConnectionError),
     "huge declared body": (respond(200, b"{}", content_length=10 * 1024**3), APIResponseValidationError),
     "huge chunked body": (chunked_forever, APIResponseValidationError),
     "body shorter than declared": (raw(head(200, length=1000) + b'{"sid": "WR'), APIConnectionError),
