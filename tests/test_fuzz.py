@@ -81,7 +81,7 @@ reservations = documents(
 )
 page_urls = st.none() | st.sampled_from(
     [
-        "/v1/Workspaces/x/Reservations?PageToken=PT2",
+        f"/v1/Workspaces/{WORKSPACE_SID}/Workers/{WORKER_SID}/Reservations?PageToken=PT2",
         "https://evil.example.com/v1/x",
         "http://[::1",
         "",
