@@ -1,7 +1,14 @@
 """An async, typed client for the Twilio TaskRouter v1 Reservation API."""
 
 from ._bulk import BulkItem, BulkProgress, BulkResult, BulkRun, BulkUpdate
-from ._client import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTaskRouter
+from ._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncTaskRouter,
+    aiohttp_transport,
+)
 from ._enums import (
     Beep,
     CallStatus,
@@ -86,4 +93,5 @@ __all__ = [
     "WorkerReservationUpdate",
     "WorkerReservations",
     "__version__",
+    "aiohttp_transport",
 ]
