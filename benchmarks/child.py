@@ -1,6 +1,7 @@
-"""One measured run in a fresh process: ``python child.py CLIENT BASE_URL N CONCURRENCY``; prints JSON.
+"""One measured run in a fresh process, so CPU time and peak RSS belong to one client; prints JSON.
 
-A process per run keeps CPU time and peak RSS attributable to one client.
+``python -m benchmarks.child update CLIENT BASE_URL N CONCURRENCY`` or
+``python -m benchmarks.child walk CLIENT BASE_URL PAGE_SIZE``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
-from clients import BULK, CLIENTS
+from .clients import BULK, WALKS, WORKERS
 
 WARMUP = 200
 
 
+def _rss_mib() -> float:
+    """Peak RSS of this process (VmHWM: unlike ru_maxrss, not inherited from the parent across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def _workers(name: str, base: str, n: int, concurrency: int, offset: int) -> list[float]:
     latencies: list[float] = []
-    async with CLIENTS[name](base, concurrency) as update:
+    async with WORKERS[name](base, concurrency) as update:
         counter = itertools.count()
 
         async def worker() -> None:
@@ -33,6 +43,7 @@ async def _workers(name: str, base: str, n: int, concurrency: int, offset: int) 
 
 
 async def _bulk(name: str, base: str, n: int, concurrency: int, offset: int) -> list[float]:
+    """Latency of an item: from the moment update_many reads it to the moment its result is handed out."""
     starts: dict[int, float] = {}
     latencies: list[float] = []
 
@@ -46,28 +57,41 @@ async def _bulk(name: str, base: str, n: int, concurrency: int, offset: int) -> 
     return latencies
 
 
-async def main(name: str, base: str, n: int, concurrency: int) -> dict[str, object]:
+async def update(name: str, base: str, n: int, concurrency: int) -> dict[str, object]:
     run = _bulk if name in BULK else _workers
-    await run(name, base, min(WARMUP, n), concurrency, 0)  # imports, connections, caches
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    await run(name, base, WARMUP, concurrency, 0)  # imports, connections, caches
     cpu0, wall0 = time.process_time(), time.perf_counter()
     latencies = await run(name, base, n, concurrency, WARMUP)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    latencies.sort()
     assert len(latencies) == n, (len(latencies), n)
+    latencies.sort()
     return {
-        "client": name,
-        "concurrency": concurrency,
-        "n": n,
         "updates_per_s": n / wall,
         "cpu_ms_per_update": 1000 * cpu / n,
         "p50_ms": 1000 * latencies[n // 2],
         "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))],
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_before_mib": rss_before / 1024,
+        "peak_rss_mib": _rss_mib(),
     }
 
 
+async def walk(name: str, base: str, page_size: int) -> dict[str, object]:
+    before = _rss_mib()
+    wall0 = time.perf_counter()
+    count = await WALKS[name](base, page_size)
+    wall = time.perf_counter() - wall0
+    return {"count": count, "wall_s": wall, "peak_rss_growth_mib": _rss_mib() - before, "peak_rss_mib": _rss_mib()}
+
+
+def main(argv: list[str]) -> dict[str, object]:
+    kind, name, base = argv[0], argv[1], argv[2]
+    if kind == "update":
+        return asyncio.run(update(name, base, int(argv[3]), int(argv[4])))
+    import twilio.rest  # noqa: F401
+
+    import taskrouter_async  # noqa: F401  (imports are not part of the walk's memory)
+
+    return asyncio.run(walk(name, base, int(argv[3])))
+
+
 if __name__ == "__main__":
-    client, base_url, count, conc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    print(json.dumps(asyncio.run(main(client, base_url, count, conc))))
+    print(json.dumps(main(sys.argv[1:])))

@@ -7,7 +7,6 @@ from ._client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncTaskRouter,
-    aiohttp_transport,
 )
 from ._enums import (
     Beep,
@@ -42,6 +41,7 @@ from ._errors import (
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import Reservations, TaskReservations, WorkerReservations
+from ._transports import aiohttp_transport
 from ._version import __version__
 
 __all__ = [

@@ -28,6 +28,7 @@ from ._errors import (
 )
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 from ._sids import check_sid
+from ._transports import PooledTransport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "AsyncTaskRouter",
-    "aiohttp_transport",
 ]
 
 logger = logging.getLogger("taskrouter_async")
@@ -75,21 +75,6 @@ class _Settings:
     request_extensions: dict[str, object] = attrs.field(
         init=False, repr=False, default=attrs.Factory(lambda self: {"timeout": self.timeout.as_dict()}, takes_self=True)
     )
-
-
-def aiohttp_transport(*, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncBaseTransport:
-    """An httpx transport over aiohttp's connection pool, for ``AsyncTaskRouter(transport=...)``.
-
-    Needs the ``taskrouter-async[aiohttp]`` extra and asyncio (not trio). Under concurrency it
-    costs several times less CPU per request than httpx's own pool; see benchmarks/README.md.
-    """
-    try:
-        from ._aiohttp import AiohttpTransport
-    except ImportError as exc:
-        raise ImportError(
-            "aiohttp_transport() needs the aiohttp extra: pip install 'taskrouter-async[aiohttp]'"
-        ) from exc
-    return AiohttpTransport(limits=limits)
 
 
 class AsyncTaskRouter:
@@ -141,7 +126,7 @@ class AsyncTaskRouter:
         owns_http = http_client is None
         if http_client is None:
             if transport is None:
-                transport = httpx.AsyncHTTPTransport(limits=limits, retries=0)
+                transport = PooledTransport(limits)
             http_client = httpx.AsyncClient(timeout=settings.timeout, limits=limits, transport=transport)
         elif transport is not None:
             raise ValidationError("pass http_client or transport, not both: a client brings its own transport")
