@@ -6,6 +6,7 @@ taskrouter_async runs the same work through ``update_many``, the way its users w
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -60,6 +61,31 @@ async def raw_aiohttp(base: str, concurrency: int) -> AsyncIterator[Update]:
                 return json.loads(await response.read())
 
         yield update
+
+
+@contextlib.asynccontextmanager
+async def raw_httpx_over_aiohttp(base: str, concurrency: int) -> AsyncIterator[Update]:
+    """An httpx.Request with pre-built headers handed straight to httpx-aiohttp's transport: the floor
+    for anything that keeps httpx's Request/Response objects over aiohttp."""
+    from httpx_aiohttp import AiohttpTransport
+
+    token = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    headers = httpx.Headers({**FORM_HEADERS, "Authorization": f"Basic {token}"})
+    extensions = {"timeout": httpx.Timeout(30.0).as_dict()}
+    transport = AiohttpTransport(limits=httpx.Limits(max_connections=concurrency))
+    try:
+
+        async def update(i: int) -> object:
+            request = httpx.Request("POST", update_url(base, i), headers=headers, content=BODY, extensions=extensions)
+            response = await transport.handle_async_request(request)
+            try:
+                return json.loads(b"".join([chunk async for chunk in response.aiter_raw()]))
+            finally:
+                await response.aclose()
+
+        yield update
+    finally:
+        await transport.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -144,6 +170,7 @@ SDK = "twilio SDK"
 WORKERS: dict[str, Workers] = {
     "httpx (raw)": raw_httpx,
     "aiohttp (raw)": raw_aiohttp,
+    "httpx Request over httpx-aiohttp (raw)": raw_httpx_over_aiohttp,
     SDK: twilio_sdk,
 }
 BULK: dict[str, Bulk] = {
