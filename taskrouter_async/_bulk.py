@@ -1,9 +1,9 @@
 """Concurrent bulk updates: ``update_many`` and ``update_all`` of both reservation kinds.
 
-One run is a task group inside ``async with``: a producer reads the items lazily, one per free
-slot, and starts one task per update; results flow back through a bounded memory stream in
-completion order. Every request goes through the client's ``send()``, so retries are the
-client's. The number of slots adapts to 429s (see ``BulkRun``).
+One run is a task group inside ``async with``: ``concurrency`` workers each take a free slot,
+read the next item (lazily, one at a time) and update it; results flow back through a bounded
+memory stream in completion order. Every request goes through the client's ``send()``, so
+retries are the client's. The number of slots adapts to 429s (see ``BulkRun``).
 """
 
 from __future__ import annotations
@@ -152,10 +152,10 @@ class BulkRun(Generic[R, U]):
         if self._task_group is not None:
             raise RuntimeError("a BulkRun can be entered only once")
         send, receive = anyio.create_memory_object_stream[_Message[R, U]](self._limit.maximum)
+        source = _Source(self._items)
         self._receive = receive
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
-        source = _Source(self._items)
         with send:
             for _ in range(self._limit.maximum):
                 self._task_group.start_soon(self._work, source, send.clone())
