@@ -144,3 +144,44 @@ async def test_default_transport_over_real_sockets(local_api: str) -> None:
         fetched = await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
     assert all(r.ok for r in results)
     assert fetched.sid == RESERVATION_SID
+
+
+async def test_cancelling_a_bulk_run_closes_its_connections() -> None:
+    """Requests stuck on a silent server: leaving the block early closes every socket they used."""
+    open_connections = 0
+    requests_seen = 0
+    all_arrived = anyio.Event()
+    all_closed = anyio.Event()
+
+    async def silent(stream: SocketStream) -> None:
+        nonlocal open_connections, requests_seen
+        open_connections += 1
+        try:
+            async with stream:
+                while True:
+                    data = await stream.receive()
+                    requests_seen += data.count(b"POST ")
+                    if requests_seen == 8:
+                        all_arrived.set()
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            pass
+        finally:
+            open_connections -= 1
+            if open_connections == 0:
+                all_closed.set()
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as server:
+        server.start_soon(listener.serve, silent)
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=f"http://127.0.0.1:{port}") as client:
+            items = [(WORKSPACE_SID, TASK_SID, RESERVATION_SID, ACCEPT)] * 100
+            with anyio.fail_after(5):
+                async with client.task_reservations.update_many(items, concurrency=8) as results:
+                    await all_arrived.wait()
+                    assert open_connections == 8
+                    del results  # leave the block with every request in flight
+            with anyio.fail_after(5):
+                await all_closed.wait()  # closed by the cancellation, before the client itself is closed
+        assert requests_seen == 8
+        server.cancel_scope.cancel()
