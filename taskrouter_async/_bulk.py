@@ -8,6 +8,7 @@ retries are the client's. The number of slots adapts to 429s (see ``BulkRun``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -139,8 +140,8 @@ class BulkRun(Generic[R, U]):
             raise ValidationError(f"concurrency must be a positive integer, got {concurrency!r}")
         if not isinstance(items, (Iterable, AsyncIterable)):
             raise ValidationError(f"items must be an iterable or an async iterable, got {type(items).__name__}")
-        if on_progress is not None and not callable(on_progress):
-            raise ValidationError(f"on_progress must be callable, got {on_progress!r}")
+        if on_progress is not None and (not callable(on_progress) or inspect.iscoroutinefunction(on_progress)):
+            raise ValidationError(f"on_progress must be a plain (not async) callable, got {on_progress!r}")
         self._reservations = reservations
         self._items = items
         self._limit = _AdaptiveLimit(concurrency)
