@@ -28,3 +28,13 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("-e", ".[fake]", "mypy")  # the fake-server command imports uvicorn
     session.run("mypy", "--strict", "taskrouter_async")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against a local nginx (installed with apt-get when missing); writes benchmarks/README.md.
+
+    Not part of the default sessions: it takes several minutes and its numbers depend on the machine.
+    """
+    session.install("-e", ".[aiohttp]", "twilio", "aiohttp")
+    session.run("python", "-m", "benchmarks.run", "--write", *session.posargs)
