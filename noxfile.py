@@ -42,3 +42,13 @@ def soak(session: nox.Session) -> None:
     """Fault injection with 20,000 updates per backend (the default run has 2,000); prints the counts."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "soak", "-s", *session.posargs, env={"TASKROUTER_SOAK_UPDATES": "20000"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against a local nginx (installed with apt-get when missing); writes benchmarks/README.md.
+
+    Not part of the default sessions: it takes several minutes and its numbers depend on the machine.
+    """
+    session.install("-e", ".[aiohttp]", "twilio", "aiohttp")
+    session.run("python", "-m", "benchmarks.run", "--write", *session.posargs)

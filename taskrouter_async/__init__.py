@@ -1,7 +1,13 @@
 """An async, typed client for the Twilio TaskRouter v1 Reservation API."""
 
 from ._bulk import BulkItem, BulkProgress, BulkResult, BulkRun, BulkUpdate
-from ._client import DEFAULT_BASE_URL, DEFAULT_LIMITS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncTaskRouter
+from ._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncTaskRouter,
+)
 from ._enums import (
     Beep,
     CallStatus,
@@ -35,6 +41,7 @@ from ._errors import (
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import Reservations, TaskReservations, WorkerReservations
+from ._transports import aiohttp_transport
 from ._version import __version__
 
 __all__ = [
@@ -86,4 +93,5 @@ __all__ = [
     "WorkerReservationUpdate",
     "WorkerReservations",
     "__version__",
+    "aiohttp_transport",
 ]

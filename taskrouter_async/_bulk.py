@@ -1,14 +1,15 @@
 """Concurrent bulk updates: ``update_many`` and ``update_all`` of both reservation kinds.
 
-One run is a task group inside ``async with``: a producer reads the items lazily, one per free
-slot, and starts one task per update; results flow back through a bounded memory stream in
-completion order. Every request goes through the client's ``send()``, so retries are the
-client's. The number of slots adapts to 429s (see ``BulkRun``).
+One run is a task group inside ``async with``: ``concurrency`` workers each take a free slot,
+read the next item (lazily, one at a time) and update it; results flow back through a bounded
+memory stream in completion order. Every request goes through the client's ``send()``, so
+retries are the client's. The number of slots adapts to 429s (see ``BulkRun``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -139,8 +140,8 @@ class BulkRun(Generic[R, U]):
             raise ValidationError(f"concurrency must be a positive integer, got {concurrency!r}")
         if not isinstance(items, (Iterable, AsyncIterable)):
             raise ValidationError(f"items must be an iterable or an async iterable, got {type(items).__name__}")
-        if on_progress is not None and not callable(on_progress):
-            raise ValidationError(f"on_progress must be callable, got {on_progress!r}")
+        if on_progress is not None and (not callable(on_progress) or inspect.iscoroutinefunction(on_progress)):
+            raise ValidationError(f"on_progress must be a plain (not async) callable, got {on_progress!r}")
         self._reservations = reservations
         self._items = items
         self._limit = _AdaptiveLimit(concurrency)
@@ -152,10 +153,13 @@ class BulkRun(Generic[R, U]):
         if self._task_group is not None:
             raise RuntimeError("a BulkRun can be entered only once")
         send, receive = anyio.create_memory_object_stream[_Message[R, U]](self._limit.maximum)
+        source = _Source(self._items)
         self._receive = receive
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
-        self._task_group.start_soon(self._produce, self._task_group, send)
+        with send:
+            for _ in range(self._limit.maximum):
+                self._task_group.start_soon(self._work, source, send.clone())
         return _Results(receive, self._limit, self._on_progress)
 
     async def __aexit__(
@@ -170,42 +174,42 @@ class BulkRun(Generic[R, U]):
         finally:
             self._receive.close()
 
-    async def _produce(self, task_group: TaskGroup, send: MemoryObjectSendStream[_Message[R, U]]) -> None:
-        """Read one item per free slot, check it, and start its update; a bad item is its own error result."""
+    async def _work(self, source: _Source[U], send: MemoryObjectSendStream[_Message[R, U]]) -> None:
+        """One of ``concurrency`` workers: take a slot, read the next item, update it, hand over the result.
+
+        The slot is held until the result is in the stream, so a slow reader holds back new requests.
+        """
         limiter = self._limit.limiter
         with send:
-            next_item = _reader(self._items)
-            index = 0
             while True:
-                borrower = object()
-                await limiter.acquire_on_behalf_of(borrower)
                 try:
-                    item = await next_item()
-                except StopAsyncIteration:
-                    limiter.release_on_behalf_of(borrower)
-                    return
-                except Exception as exc:
-                    limiter.release_on_behalf_of(borrower)
-                    await send.send(_Failure(exc))
-                    return
+                    limiter.acquire_nowait()  # uncontended: no trip through the event loop
+                except anyio.WouldBlock:
+                    await limiter.acquire()
                 try:
-                    request = _prepare(self._reservations, item)
-                except ValidationError as exc:
-                    limiter.release_on_behalf_of(borrower)
-                    await send.send(BulkResult(index=index, item=item, error=exc))
-                else:
-                    task_group.start_soon(self._update, index, item, request, borrower, send.clone())
-                index += 1
+                    message = await self._next_result(source)
+                    if message is None:
+                        return
+                    try:
+                        send.send_nowait(message)
+                    except anyio.WouldBlock:
+                        await send.send(message)
+                finally:
+                    limiter.release()
 
-    async def _update(
-        self,
-        index: int,
-        item: BulkItem[U],
-        request: PreparedUpdate,
-        borrower: object,
-        send: MemoryObjectSendStream[_Message[R, U]],
-    ) -> None:
-        """Send one update and pass on its result; the slot is freed once the result is handed over."""
+    async def _next_result(self, source: _Source[U]) -> _Message[R, U] | None:
+        """The outcome of the next item, or None when the input is done."""
+        try:
+            pulled = await source.next()
+        except Exception as exc:
+            return _Failure(exc)
+        if pulled is None:
+            return None
+        index, item = pulled
+        try:
+            request = _prepare(self._reservations, item)
+        except ValidationError as exc:
+            return BulkResult(index=index, item=item, error=exc)
         limit = self._limit
         sent_in = limit.generation
 
@@ -214,22 +218,67 @@ class BulkRun(Generic[R, U]):
             limit.rate_limited(sent_in)
             sent_in = limit.generation  # a retry goes out after this 429's halving
 
-        with send:
+        try:
+            reservation = await self._reservations._send_update(request, on_rate_limited=rate_limited)
+        except TaskRouterError as exc:
+            return BulkResult(index=index, item=item, error=exc)
+        except Exception as exc:
+            return _Failure(exc)
+        limit.succeeded()
+        return BulkResult(index=index, item=item, reservation=reservation)
+
+
+class _Source(Generic[U]):
+    """The input, shared by the workers: numbered items, read one at a time, lazily.
+
+    An async iterator is read under a lock (two ``anext`` at once would fail); a sync one needs
+    none. After the end, or an error, every worker is told the input is done.
+    """
+
+    def __init__(self, items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]]) -> None:
+        self._sync: Iterator[BulkItem[U]] | None = None
+        self._async: AsyncIterator[BulkItem[U]] | None = None
+        if isinstance(items, AsyncIterable):
+            self._async = aiter(items)
+        else:
+            self._sync = iter(items)
+        self._lock = anyio.Lock(fast_acquire=True)
+        self._index = 0
+        self._done = False
+
+    async def next(self) -> tuple[int, BulkItem[U]] | None:
+        if self._async is None:
+            return self._take(self._sync)
+        async with self._lock:
+            if self._done:
+                return None
             try:
-                message: _Message[R, U]
-                try:
-                    reservation = await self._reservations._send_update(request, on_rate_limited=rate_limited)
-                except TaskRouterError as exc:
-                    message = BulkResult(index=index, item=item, error=exc)
-                else:
-                    limit.succeeded()
-                    message = BulkResult(index=index, item=item, reservation=reservation)
-            except Exception as exc:
-                message = _Failure(exc)
-            try:
-                await send.send(message)
-            finally:
-                limit.limiter.release_on_behalf_of(borrower)
+                item = await self._async.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                return None
+            except Exception:
+                self._done = True
+                raise
+            return self._numbered(item)
+
+    def _take(self, iterator: Iterator[BulkItem[U]] | None) -> tuple[int, BulkItem[U]] | None:
+        if self._done or iterator is None:
+            return None
+        try:
+            item = next(iterator)
+        except StopIteration:
+            self._done = True
+            return None
+        except Exception:
+            self._done = True
+            raise
+        return self._numbered(item)
+
+    def _numbered(self, item: BulkItem[U]) -> tuple[int, BulkItem[U]]:
+        index = self._index
+        self._index += 1
+        return index, item
 
 
 class _Results(Generic[R, U]):
@@ -252,7 +301,10 @@ class _Results(Generic[R, U]):
 
     async def __anext__(self) -> BulkResult[R, U]:
         try:
-            message = await self._receive.receive()
+            try:
+                message = self._receive.receive_nowait()  # a result is often waiting already
+            except anyio.WouldBlock:
+                message = await self._receive.receive()
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
         if isinstance(message, _Failure):
@@ -274,21 +326,6 @@ class _Results(Generic[R, U]):
                 )
             )
         return message
-
-
-def _reader(items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]]) -> Callable[[], Awaitable[BulkItem[U]]]:
-    """An awaitable "next item" for either kind of iterable; the end is StopAsyncIteration."""
-    if isinstance(items, AsyncIterable):
-        return aiter(items).__anext__
-    iterator = iter(items)
-
-    async def next_item() -> BulkItem[U]:
-        try:
-            return next(iterator)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-    return next_item
 
 
 def _prepare(reservations: Reservations[R, U], item: object) -> PreparedUpdate:

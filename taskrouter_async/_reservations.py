@@ -59,7 +59,7 @@ class ReservationKind(Generic[R, U]):
 class PreparedUpdate:
     """A checked update, ready to send: its URL, form body and If-Match ETag."""
 
-    url: str
+    url: httpx.URL
     body: bytes
     etag: str | None
 
@@ -79,7 +79,7 @@ class Reservations(Generic[R, U]):
 
     async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        url = self._client.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        url = self._client.api_url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         response, body = await self._client.send("GET", url)
         return self._reservation(response, body)
 
@@ -95,7 +95,7 @@ class Reservations(Generic[R, U]):
         self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, etag: str | None
     ) -> PreparedUpdate:
         """Check an update and build its URL and body, without I/O; raises ValidationError."""
-        url = self._client.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        url = self._client.api_url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         return PreparedUpdate(url=url, body=self.encode(params), etag=_etag(etag))
 
     async def _send_update(self, request: PreparedUpdate, *, on_rate_limited: Callable[[], None] | None = None) -> R:

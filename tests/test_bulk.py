@@ -363,6 +363,12 @@ async def test_arguments_are_checked_at_once() -> None:
             client.task_reservations.update_many(updates(1), concurrency=0)
         with pytest.raises(ValidationError, match="iterable"):
             client.task_reservations.update_many(42)  # type: ignore[arg-type]
+
+        async def async_callback(progress: BulkProgress) -> None:
+            pass
+
+        with pytest.raises(ValidationError, match="not async"):
+            client.task_reservations.update_many(updates(1), on_progress=async_callback)
         run = client.task_reservations.update_many([])
         async with run as results:
             assert [r async for r in results] == []

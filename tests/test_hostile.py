@@ -106,7 +106,7 @@ COMMON: dict[str, tuple[Handler, type[TaskRouterError]]] = {
     "status 418": (respond(418, b"teapot", "text/plain"), APIStatusError),
     "redirect 301": (respond(301, b"", headers=[("Location", "https://example.com/")]), APIStatusError),
     "redirect 307": (respond(307, b"", headers=[("Location", "/elsewhere")]), APIStatusError),
-    "redirect to an invalid URL": (respond(302, b"", headers=[("Location", "A:0")]), APIConnectionError),
+    "redirect to an invalid URL": (respond(302, b"", headers=[("Location", "A:0")]), APIStatusError),
     "huge declared body": (respond(200, b"{}", content_length=10 * 1024**3), APIResponseValidationError),
     "huge chunked body": (chunked_forever, APIResponseValidationError),
     "body shorter than declared": (raw(head(200, length=1000) + b'{"sid": "WR'), APIConnectionError),
@@ -226,3 +226,12 @@ async def test_unknown_keys_and_status_are_tolerated() -> None:
         async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url) as client:
             reservation = await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
     assert reservation.reservation_status == "teleported"
+
+
+async def test_a_redirect_to_an_invalid_url_through_a_callers_http_client() -> None:
+    """httpx.AsyncClient.send parses a 3xx's Location even when not following it; that is no crash either."""
+    with LoopbackServer(respond(302, b"", headers=[("Location", "A:0")]), lifetime=30) as server:
+        async with httpx.AsyncClient() as http:
+            client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url, http_client=http, max_retries=0)
+            with anyio.fail_after(BOUND), pytest.raises(APIConnectionError, match="redirect Location"):
+                await fetch(client)

@@ -1,0 +1,168 @@
+"""A local nginx that plays the TaskRouter API for benchmarks: static answers, started and stopped here.
+
+nginx (Debian's package, installed with apt-get when missing) serves one canned reservation for
+every update and pre-generated list pages for the walk, so the server costs far less CPU than
+the Python clients it is measuring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+WORKSPACE_SID = "WS" + "b" * 32
+TASK_SID = "WT" + "c" * 32
+WORKER_SID = "WK" + "d" * 32
+ACCOUNT_SID = "AC" + "a" * 32
+AUTH_TOKEN = "benchmark-token-0123456789abcdef"
+WALK_TOTAL = 10_000
+PAGE_SIZES = (50, 1000)
+
+
+def reservation_sid(i: int) -> str:
+    return f"WR{i:032x}"
+
+
+def reservation_json(base: str, i: int, status: str = "accepted") -> dict[str, object]:
+    """A reservation as the API returns it, with every documented key."""
+    sid = reservation_sid(i)
+    path = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{sid}"
+    return {
+        "account_sid": ACCOUNT_SID,
+        "date_created": "2014-05-14T10:50:02Z",
+        "date_updated": "2014-05-15T16:03:42Z",
+        "links": {
+            "task": f"{base}/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}",
+            "worker": f"{base}/v1/Workspaces/{WORKSPACE_SID}/Workers/{WORKER_SID}",
+            "workspace": f"{base}/v1/Workspaces/{WORKSPACE_SID}",
+        },
+        "reservation_status": status,
+        "sid": sid,
+        "task_sid": TASK_SID,
+        "url": base + path,
+        "worker_name": "Doug",
+        "worker_sid": WORKER_SID,
+        "workspace_sid": WORKSPACE_SID,
+    }
+
+
+def ensure_nginx() -> str:
+    """The nginx binary; installs Debian's package when it is missing (needs root and apt)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if found:
+        return found
+    print("nginx not found: installing it with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"], check=True, env=env)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _write_pages(root: Path, base: str) -> None:
+    """List pages for the walk: /p{size}/t{token}.json, the first page under the empty token."""
+    list_path = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations"
+    for size in PAGE_SIZES:
+        folder = root / f"p{size}"
+        folder.mkdir(parents=True)
+        pages = WALK_TOTAL // size
+        for page in range(pages):
+            token = "" if page == 0 else f"PT{page}"
+            next_url = f"{base}{list_path}?PageSize={size}&Page={page + 1}&PageToken=PT{page + 1}"
+            body = {
+                "meta": {
+                    "first_page_url": f"{base}{list_path}?PageSize={size}&Page=0",
+                    "key": "reservations",
+                    "next_page_url": next_url if page + 1 < pages else None,
+                    "page": page,
+                    "page_size": size,
+                    "previous_page_url": None,
+                    "url": f"{base}{list_path}?PageSize={size}&Page={page}",
+                },
+                "reservations": [reservation_json(base, page * size + i) for i in range(size)],
+            }
+            (folder / f"t{token}.json").write_text(json.dumps(body))
+
+
+_CONFIG = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    server_tokens off;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        default_type application/json;
+        location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/(Tasks|Workers)/W[TK][0-9a-f]{{32}}/Reservations/WR[0-9a-f]+$" {{
+            client_body_buffer_size 64k;
+            add_header ETag '"bench-etag"' always;
+            return 200 '{reservation}';
+        }}
+        location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/Tasks/WT[0-9a-f]{{32}}/Reservations$" {{
+            root {dir}/pages;
+            try_files /p$arg_PageSize/t$arg_PageToken.json =404;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_server() -> Iterator[str]:
+    """Start nginx on a free 127.0.0.1 port; yield its base URL; stop it and remove its files."""
+    binary = ensure_nginx()
+    with tempfile.TemporaryDirectory(prefix="taskrouter-bench-") as tmp:
+        os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user when started by root
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        _write_pages(Path(tmp) / "pages", base)
+        reservation = json.dumps(reservation_json(base, 0)).replace("'", "\\'")
+        config = Path(tmp) / "nginx.conf"
+        config.write_text(_CONFIG.format(dir=tmp, port=port, reservation=reservation))
+        process = subprocess.Popen([binary, "-c", str(config), "-p", tmp], stderr=subprocess.PIPE)
+        try:
+            _wait_for(port, process)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"nginx exited with {process.returncode}: {stderr}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("nginx did not start listening within 10 s")
