@@ -2,7 +2,7 @@
 
 One run is a task group inside ``async with``: ``concurrency`` workers each take a free slot,
 read the next item (lazily, one at a time) and update it; results flow back through a bounded
-memory stream in completion order. Every request goes through the client's ``send()``, so
+memory stream in completion order. Every request goes through the client's one pipeline (``_send``), so
 retries are the client's. The number of slots adapts to 429s (see ``BulkRun``).
 """
 

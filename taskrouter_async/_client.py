@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import ipaddress
 import logging
 import os
@@ -63,8 +62,6 @@ class _Settings:
     """What a client sends with every request; shared (and evolved) by ``with_options`` views."""
 
     base_url: str
-    #: ``base_url`` parsed once; request URLs are built on it (see ``_extend``), or None where that is unsafe.
-    parsed_base_url: httpx.URL | None
     #: Complete, pre-normalised header sets (Host included), copied by httpx.Request without re-parsing.
     get_headers: httpx.Headers = attrs.field(repr=False)
     post_headers: httpx.Headers = attrs.field(repr=False)
@@ -124,7 +121,6 @@ class AsyncTaskRouter:
         }
         settings = _Settings(
             base_url=url,
-            parsed_base_url=_parsed_for_extending(url),
             get_headers=httpx.Headers(get_headers),
             post_headers=httpx.Headers({**get_headers, "Content-Type": "application/x-www-form-urlencoded"}),
             secrets=(token.encode(), password.encode()),
@@ -214,26 +210,19 @@ class AsyncTaskRouter:
     def __repr__(self) -> str:
         return f"AsyncTaskRouter(base_url={self.base_url!r}, max_retries={self.max_retries})"
 
-    def url(self, path: str) -> str:
+    def _url(self, path: str) -> str:
         """The absolute URL of an API path such as ``/v1/Workspaces/WS…``."""
         return self._settings.base_url + path
 
-    def api_url(self, path: str) -> httpx.URL:
-        """``url(path)`` as an ``httpx.URL``, for a path of fixed segments and checked SIDs (nothing to escape)."""
-        base = self._settings.parsed_base_url
-        if base is None:
-            return httpx.URL(self._settings.base_url + path)
-        return _extend(base, path)
-
-    def check_same_origin(self, url: str) -> None:
+    def _check_same_origin(self, url: str) -> None:
         """Refuse a URL with userinfo or on another scheme, host or port: credentials never leave ``base_url``."""
         if not _same_origin(url, self._settings.base_url):
             raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {self.base_url}")
 
-    async def send(
+    async def _send(
         self,
         method: str,
-        url: str | httpx.URL,
+        url: str,
         *,
         body: bytes | None = None,
         etag: str | None = None,
@@ -431,31 +420,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _extend(base: httpx.URL, path: str) -> httpx.URL:
-    """``base`` with ``path`` appended, reusing its parsed form.
-
-    httpx.URL(str) re-validates every character of the URL: about 20 µs, a quarter of the CPU this
-    library spends on an update. The paths given here are ASCII with nothing to escape, so the parsed
-    base is copied with a longer path instead. This is the one use of httpx internals; it is checked
-    against the public parser when the client is built (``_parsed_for_extending``) and by the tests.
-    """
-    url = copy.copy(base)
-    reference = base._uri_reference
-    url._uri_reference = reference._replace(path=reference.path + path)
-    return url
-
-
-def _parsed_for_extending(base_url: str) -> httpx.URL | None:
-    """The parsed base URL if ``_extend`` agrees with httpx's own parser on this httpx version, else None."""
-    probe = "/v1/Workspaces/WS00000000000000000000000000000000"
-    base = httpx.URL(base_url)
-    try:
-        agrees = _extend(base, probe) == httpx.URL(base_url + probe)
-    except (AttributeError, TypeError):
-        return None
-    return base if agrees else None
 
 
 def _same_origin(url: str, base_url: str) -> bool:

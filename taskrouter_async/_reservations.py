@@ -59,7 +59,7 @@ class ReservationKind(Generic[R, U]):
 class PreparedUpdate:
     """A checked update, ready to send: its URL, form body and If-Match ETag."""
 
-    url: httpx.URL
+    url: str
     body: bytes
     etag: str | None
 
@@ -79,8 +79,8 @@ class Reservations(Generic[R, U]):
 
     async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        url = self._client.api_url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
-        response, body = await self._client.send("GET", url)
+        url = self._client._url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        response, body = await self._client._send("GET", url)
         return self._reservation(response, body)
 
     async def update(
@@ -95,12 +95,12 @@ class Reservations(Generic[R, U]):
         self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, etag: str | None
     ) -> PreparedUpdate:
         """Check an update and build its URL and body, without I/O; raises ValidationError."""
-        url = self._client.api_url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        url = self._client._url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         return PreparedUpdate(url=url, body=self.encode(params), etag=_etag(etag))
 
     async def _send_update(self, request: PreparedUpdate, *, on_rate_limited: Callable[[], None] | None = None) -> R:
         """Send a prepared update through the client's pipeline (and its retries); return the reservation."""
-        response, body = await self._client.send(
+        response, body = await self._client._send(
             "POST", request.url, body=request.body, etag=request.etag, on_rate_limited=on_rate_limited
         )
         return self._reservation(response, body)
@@ -181,7 +181,7 @@ class Reservations(Generic[R, U]):
         return ItemIterator(PageIterator(self._page, first_url), limit)
 
     async def _page(self, url: str) -> Page[R]:
-        response, body = await self._client.send("GET", url)
+        response, body = await self._client._send("GET", url)
         try:
             items, meta = structure_page(_json(body), self._kind.model)
         except ResponseShapeError as exc:
@@ -193,7 +193,7 @@ class Reservations(Generic[R, U]):
         """An absolute next-page URL on our origin; a relative one is resolved against the request."""
         try:
             absolute = str(response.request.url.join(url))
-            self._client.check_same_origin(absolute)
+            self._client._check_same_origin(absolute)
         except (httpx.InvalidURL, ValidationError) as exc:
             raise APIResponseValidationError(f"next_page_url is unsafe: {exc}", response=response) from None
         if absolute == str(response.request.url):
@@ -225,11 +225,11 @@ class Reservations(Generic[R, U]):
                 raise ValidationError(f"page_size must be an integer in 1..{MAX_PAGE_SIZE}, got {page_size!r}")
             query["PageSize"] = str(page_size)
         if page_url is None:
-            return self._client.url(path) + (f"?{urlencode(query)}" if query else "")
+            return self._client._url(path) + (f"?{urlencode(query)}" if query else "")
         if query:
             raise ValidationError("page_url already carries the filters and page size: pass it alone")
-        self._client.check_same_origin(page_url)
-        if not page_url.startswith(self._client.url(path)):
+        self._client._check_same_origin(page_url)
+        if not page_url.startswith(self._client._url(path)):
             raise ValidationError(f"page_url is not a page of {path}")
         return page_url
 

@@ -52,30 +52,6 @@ async def test_pooled_transport_round_robin_and_close() -> None:
     assert all(r.closed for r in recorders)
 
 
-@pytest.mark.parametrize(
-    "base_url",
-    [
-        "https://taskrouter.twilio.com",
-        "http://127.0.0.1:8080",
-        "https://proxy.example.com/prefix%20x",
-        "http://[::1]:9",
-    ],
-)
-def test_api_urls_match_httpx_parsing(base_url: str) -> None:
-    client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=base_url)
-    assert client._settings.parsed_base_url is not None
-    path = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{RESERVATION_SID}"
-    built = client.api_url(path)
-    parsed = httpx.URL(client.url(path))
-    assert built == parsed
-    assert (built.raw_path, built.host, built.port, built.scheme) == (
-        parsed.raw_path,
-        parsed.host,
-        parsed.port,
-        "http" if "http:" in base_url else "https",
-    )
-
-
 def test_transport_and_http_client_exclude_each_other() -> None:
     with pytest.raises(ValidationError, match="not both"):
         AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, http_client=httpx.AsyncClient(), transport=httpx.AsyncHTTPTransport())
