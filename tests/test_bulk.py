@@ -234,6 +234,9 @@ async def test_cancellation_leaves_no_tasks_or_requests_behind() -> None:
 
                 tg.start_soon(consume)
                 await started.wait()
+                with anyio.fail_after(2):  # every worker has its request in flight: no fixed sleep
+                    while api.in_flight < 8:
+                        await anyio.sleep(0.001)
                 await anyio.sleep(0.01)
                 assert api.in_flight == 8
                 tg.cancel_scope.cancel()
