@@ -229,7 +229,7 @@ def _arguments(scope: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in scope.items() if name != "cls"}
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReservationUpdate:
     """The fields shared by task and worker reservation updates (52 of them)."""
 
@@ -299,6 +299,15 @@ class ReservationUpdate:
     end_conference_on_customer_exit: bool | None = _flag_field()
     beep_on_customer_entrance: bool | None = _flag_field()
     jitter_buffer_size: JitterBufferSize | None = attrs.field(default=None, converter=_jitter_buffer_size)
+
+    def __repr__(self) -> str:
+        """Only the fields that are set (and never ``sip_auth_password``): 54 ``None``s hide the point."""
+        shown = (
+            f"{field.name}={value!r}"
+            for field in attrs.fields(type(self))
+            if field.repr and (value := getattr(self, field.name)) is not None
+        )
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     # --- instruction helpers: each takes only its instruction's fields; None leaves Twilio's default ---
 
@@ -415,7 +424,7 @@ class ReservationUpdate:
         return cls(instruction="redirect", **_arguments(locals()))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class TaskReservationUpdate(ReservationUpdate):
     """Update parameters for a task reservation: the shared fields plus the Supervise instruction's."""
 
@@ -430,6 +439,6 @@ class TaskReservationUpdate(ReservationUpdate):
         return cls(instruction="supervise", **_arguments(locals()))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class WorkerReservationUpdate(ReservationUpdate):
     """Update parameters for a worker reservation: the shared fields."""

@@ -214,10 +214,11 @@ async def test_input_is_read_lazily_and_an_early_exit_stops_reading() -> None:
 
 
 async def test_cancellation_leaves_no_tasks_or_requests_behind() -> None:
-    started = anyio.Event()
+    all_started = anyio.Event()
 
     async def hang(request: httpx.Request) -> httpx.Response:
-        started.set()
+        if api.in_flight == 8:  # every worker has its request in flight
+            all_started.set()
         await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
@@ -233,11 +234,9 @@ async def test_cancellation_leaves_no_tasks_or_requests_behind() -> None:
                             raise AssertionError("no update should complete")
 
                 tg.start_soon(consume)
-                await started.wait()
-                with anyio.fail_after(2):  # every worker has its request in flight: no fixed sleep
-                    while api.in_flight < 8:
-                        await anyio.sleep(0.001)
-                await anyio.sleep(0.01)
+                with anyio.fail_after(2):
+                    await all_started.wait()
+                await anyio.sleep(0.01)  # room for a ninth request, which must not come
                 assert api.in_flight == 8
                 tg.cancel_scope.cancel()
         assert not outer.cancelled_caught

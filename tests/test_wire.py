@@ -184,3 +184,12 @@ def test_enum_values_round_trip_through_their_strings() -> None:
     params = TaskReservationUpdate(beep=Beep.ON_ENTER, wait_method="post")
     assert params.beep is Beep.ON_ENTER
     assert params.wait_method is HttpMethod.POST
+
+
+def test_repr_shows_only_the_fields_that_are_set() -> None:
+    params = TaskReservationUpdate(reservation_status="accepted", muted=False, sip_auth_password="hunter2")
+    assert (
+        repr(params)
+        == "TaskReservationUpdate(reservation_status=<ReservationStatus.ACCEPTED: 'accepted'>, muted=False)"
+    )
+    assert repr(WorkerReservationUpdate()) == "WorkerReservationUpdate()"
