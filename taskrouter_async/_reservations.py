@@ -184,9 +184,9 @@ class Reservations(Generic[R, U]):
         response, body = await self._client._send("GET", url)
         try:
             items, meta = structure_page(_json(body), self._kind.model)
+            next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, response)
         except ResponseShapeError as exc:
             raise _shape_error(exc, response, body) from None
-        next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, response)
         return Page(items=items, meta=attrs.evolve(meta, next_page_url=next_url))
 
     def _next_page_url(self, url: str, response: httpx.Response) -> str:
@@ -195,9 +195,9 @@ class Reservations(Generic[R, U]):
             absolute = str(response.request.url.join(url))
             self._client._check_same_origin(absolute)
         except (httpx.InvalidURL, ValidationError) as exc:
-            raise APIResponseValidationError(f"next_page_url is unsafe: {exc}", response=response) from None
+            raise ResponseShapeError(f"next_page_url is unsafe: {exc}") from None
         if absolute == str(response.request.url):
-            raise APIResponseValidationError("next_page_url points back at the same page", response=response)
+            raise ResponseShapeError("next_page_url points back at the same page")
         return absolute
 
     def _first_page_url(

@@ -371,3 +371,15 @@ async def test_worker_parent_must_be_a_worker_sid(client: AsyncTaskRouter, api: 
     with pytest.raises(ValidationError, match="worker_sid must be a Worker SID"):
         await client.worker_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
     assert not api.calls
+
+
+async def test_an_unsafe_next_page_url_error_keeps_a_readable_response(
+    client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    path = TASK.path(None)
+    first = page_json(path, reservation_sids(1), page=0, page_size=1, next_token=None)
+    first["meta"]["next_page_url"] = "https://evil.example.com/v1/Workspaces/x"
+    api.get(path).respond(200, json=first)
+    with pytest.raises(APIResponseValidationError, match="next_page_url is unsafe") as caught:
+        await anext(client.task_reservations.pages(WORKSPACE_SID, TASK.parent_sid))
+    assert caught.value.response.json() == first
