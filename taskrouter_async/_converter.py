@@ -30,6 +30,7 @@ __all__ = [
     "describe_form_error",
     "encode_form",
     "form_fields",
+    "format_timestamp",
     "structure_page",
     "structure_reservation",
     "unstructure_reservation",
@@ -148,8 +149,14 @@ def _form_problems(exc: BaseException, field: str | None) -> list[str]:
 
 # --- models -> JSON (for output meant for people and pipes) ---------------------------------
 
+
+def format_timestamp(moment: datetime) -> str:
+    """A UTC datetime the way the API writes it: ``2014-05-14T10:50:02Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 _json_out = cattrs.Converter()
-_json_out.register_unstructure_hook(datetime, lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+_json_out.register_unstructure_hook(datetime, format_timestamp)
 _json_out.register_unstructure_hook(ReservationStatus, _enum_value)
 
 

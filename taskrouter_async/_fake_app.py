@@ -26,7 +26,7 @@ import cattrs
 import httpx
 
 from ._client import AsyncTaskRouter
-from ._converter import decode_form, describe_form_error
+from ._converter import decode_form, describe_form_error, format_timestamp
 from ._enums import ReservationStatus
 from ._errors import ValidationError
 from ._fake_state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
@@ -370,8 +370,8 @@ class FakeTaskRouter:
         parent_sid = reservation.task_sid if segment == "Tasks" else reservation.worker_sid
         return {
             "account_sid": self.account_sid,
-            "date_created": _timestamp(reservation.date_created),
-            "date_updated": _timestamp(reservation.date_updated),
+            "date_created": format_timestamp(reservation.date_created),
+            "date_updated": format_timestamp(reservation.date_updated),
             "links": {
                 "task": f"{workspace_url}/Tasks/{reservation.task_sid}",
                 "worker": f"{workspace_url}/Workers/{reservation.worker_sid}",
@@ -457,10 +457,6 @@ def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: 
         bounds = f"{low}..{high}" if high is not None else f">= {low}"
         raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid {name}: {text!r} (expected an integer {bounds})")
     return int(text)
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _status(value: ReservationStatus | str) -> ReservationStatus:
