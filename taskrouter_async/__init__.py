@@ -35,11 +35,13 @@ from ._errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     RateLimitError,
+    RateLimitTimeoutError,
     TaskRouterError,
     ValidationError,
 )
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._ratelimit import RateLimit, RateLimitStats
 from ._reservations import Reservations, TaskReservations, WorkerReservations
 from ._transports import aiohttp_transport
 from ._version import __version__
@@ -76,7 +78,10 @@ __all__ = [
     "PageMeta",
     "PermissionDeniedError",
     "PreconditionFailedError",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitStats",
+    "RateLimitTimeoutError",
     "RecordingChannels",
     "Region",
     "Reservation",

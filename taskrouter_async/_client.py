@@ -25,6 +25,7 @@ from ._errors import (
     make_status_error,
     readable_response,
 )
+from ._ratelimit import RateLimit, RateLimiter, RateLimitStats
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 from ._sids import check_sid
 from ._transports import PooledTransport
@@ -70,6 +71,8 @@ class _Settings:
     timeout: httpx.Timeout
     max_retries: int
     max_retry_after: float
+    #: The request budget every attempt takes a token from (``rate_limit=``); shared by ``with_options`` views.
+    rate_limiter: RateLimiter | None = None
     #: Built once, not per request: the timeout as httpx's transports read it.
     request_extensions: dict[str, object] = attrs.field(
         init=False, repr=False, default=attrs.Factory(lambda self: {"timeout": self.timeout.as_dict()}, takes_self=True)
@@ -109,6 +112,7 @@ class AsyncTaskRouter:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         username, password = _credentials(account_sid, auth_token, api_key, api_secret)
         url = _base_url(base_url, region, edge, allow_insecure_http=allow_insecure_http)
@@ -127,6 +131,7 @@ class AsyncTaskRouter:
             timeout=_timeout(timeout),
             max_retries=_max_retries(max_retries),
             max_retry_after=float(max_retry_after),
+            rate_limiter=_rate_limiter(rate_limit),
         )
         owns_http = http_client is None
         if http_client is None:
@@ -136,6 +141,7 @@ class AsyncTaskRouter:
         elif transport is not None:
             raise ValidationError("pass http_client or transport, not both: a client brings its own transport")
         self._setup(settings, http_client, transport, owns_http=owns_http)
+        self._owns_rate_limiter = True
 
     def _setup(
         self,
@@ -152,6 +158,7 @@ class AsyncTaskRouter:
         #: Set when the library built the client: requests then go straight to this transport.
         self._transport = transport
         self._owns_http = owns_http
+        self._owns_rate_limiter = False
         self.task_reservations = Reservations(self, TASK)
         self.worker_reservations = Reservations(self, WORKER)
 
@@ -167,6 +174,12 @@ class AsyncTaskRouter:
     @property
     def max_retries(self) -> int:
         return self._settings.max_retries
+
+    @property
+    def rate_limit_stats(self) -> RateLimitStats | None:
+        """A snapshot of the ``rate_limit=`` budget's counters (time waited, fallbacks); ``None`` without one."""
+        limiter = self._settings.rate_limiter
+        return None if limiter is None else limiter.stats
 
     def with_options(
         self,
@@ -192,7 +205,10 @@ class AsyncTaskRouter:
         return view
 
     async def aclose(self) -> None:
-        """Close the connection pool, unless it was passed in as ``http_client``."""
+        """Close the connection pool, unless it was passed in as ``http_client``, and the rate limit's storage."""
+        limiter = self._settings.rate_limiter
+        if self._owns_rate_limiter and limiter is not None:
+            await limiter.aclose()
         if self._owns_http:
             await self._http.aclose()
 
@@ -241,9 +257,13 @@ class AsyncTaskRouter:
             headers = headers.copy()
             headers["If-Match"] = etag
         repeat_is_safe = method == "GET" or etag is not None
+        limiter = settings.rate_limiter
+        budget = limiter.key_for(url) if limiter is not None else ""
         attempt = 0
         while True:
             attempt += 1
+            if limiter is not None:
+                await limiter.acquire(budget)
             request = httpx.Request(method, url, headers=headers, content=body, extensions=settings.request_extensions)
             wait: float | None = None
             try:
@@ -444,6 +464,14 @@ def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise ValidationError(f"timeout must be a positive number of seconds or an httpx.Timeout, got {timeout!r}")
     return httpx.Timeout(float(timeout))
+
+
+def _rate_limiter(rate_limit: RateLimit | None) -> RateLimiter | None:
+    if rate_limit is None:
+        return None
+    if not isinstance(rate_limit, RateLimit):
+        raise ValidationError(f"rate_limit must be a RateLimit or None, got {type(rate_limit).__name__}")
+    return RateLimiter(rate_limit)
 
 
 def _max_retries(max_retries: int) -> int:
