@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``fuzz`` and ``soak``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``fuzz``, ``soak``,
+``ratelimit`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ def soak(session: nox.Session) -> None:
     """Fault injection with 20,000 updates per backend (the default run has 2,000); prints the counts."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "soak", "-s", *session.posargs, env={"TASKROUTER_SOAK_UPDATES": "20000"})
+
+
+@nox.session
+def ratelimit(session: nox.Session) -> None:
+    """The shared-budget runs (4 processes on one Redis budget) for 20 s each, one with Redis killed mid-way.
+
+    Needs redis-server on PATH (Debian: apt-get install redis-server); prints the busiest second and the shares.
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest", "tests/test_ratelimit_redis.py", "-s", *session.posargs, env={"TASKROUTER_RATELIMIT_SECONDS": "20"}
+    )
 
 
 @nox.session
