@@ -1,16 +1,17 @@
 """What ``rate_limit=`` costs, and how close it gets to its budget; prints a Markdown report.
 
-    python -m benchmarks.ratelimit [--n 3000] [--repeats 5] [--seconds 5] [--redis-url redis://...]
+    python -m benchmarks.ratelimit [--n 2000] [--repeats 3] [--seconds 5] [--redis-url redis://...]
 
 Starts its own ``redis-server`` on 127.0.0.1 (a free port, a temporary directory) unless given a
 URL; needs ``pip install -e '.[redis]'`` and ``redis-server`` on PATH (Debian: ``apt-get install
 redis-server``). No network beyond 127.0.0.1: requests go to an in-process httpx transport that
 answers at once, so the figures are the client's own work.
 
-1. Overhead per request when the budget is not binding: ``N`` sequential fetches through the
-   client with no limit, with the in-process budget and with the Redis budget (a budget far above
-   what one process can send), on asyncio and trio; the difference per request is the limiter's.
-   The three run one after another in a rotating order, ``--repeats`` times; medians are shown.
+1. Overhead per request when the budget is not binding: ``N`` fetches offered at 500/s under a
+   budget of 1,000/s, with no limit, the in-process budget and the Redis budget, on asyncio and
+   trio: the median latency of a call and the CPU time per call (``process_time``: every thread,
+   so Redis's worker threads and ``limits``' expiry thread count too). The three run one after
+   another in a rotating order, ``--repeats`` times; medians of the runs are shown.
 2. Achieved rate when the budget is binding: 10 tasks per process fetching for ``--seconds`` under
    a budget of 50/s, 1 process (memory and Redis) and 4 processes (Redis), each process in its own
    interpreter; the rate over the run and the busiest one-second window of send times.
@@ -53,8 +54,8 @@ _BODY = json.dumps(
         "workspace_sid": WORKSPACE,
     }
 ).encode()
-#: "Not binding": far more than one process sends (the window then holds up to this many entries).
-UNBOUND = 100_000
+#: "Not binding": requests offered at OFFERED per second under a budget of BUDGET per second.
+OFFERED, BUDGET = 500, 1_000
 
 
 def _transport(sent: list[float]) -> httpx.MockTransport:
@@ -69,21 +70,27 @@ def _sid(owner: int, number: int) -> str:
     return f"WR{owner:08x}{number:024x}"
 
 
-async def _sequential(n: int, storage: str | None, rate: int) -> float:
-    """Seconds per fetch over ``n`` sequential fetches (after 200 to warm up)."""
+async def _paced(n: int, storage: str | None) -> tuple[float, float]:
+    """Median latency and CPU seconds per fetch over ``n`` fetches offered at OFFERED/s (after 100 to warm up)."""
     from taskrouter_async import AsyncTaskRouter, RateLimit
 
-    limit = None if storage is None else RateLimit(rate=rate, storage_url=storage or None)
+    limit = None if storage is None else RateLimit(rate=BUDGET, storage_url=storage or None)
     sent: list[float] = []
     async with AsyncTaskRouter(
         "AC" + "a" * 32, "token", base_url="http://127.0.0.1:1", transport=_transport(sent), rate_limit=limit
     ) as client:
-        for i in range(200):
-            await client.task_reservations.fetch(WORKSPACE, TASK, _sid(9, i))
+        latencies: list[float] = []
+        cpu_started = 0.0
         started = time.perf_counter()
-        for i in range(n):
-            await client.task_reservations.fetch(WORKSPACE, TASK, _sid(0, i))
-        return (time.perf_counter() - started) / n
+        for i in range(-100, n):
+            if i == 0:
+                cpu_started = time.process_time()
+            await anyio.sleep(max(0.0, started + (i + 100) / OFFERED - time.perf_counter()))
+            called = time.perf_counter()
+            await client.task_reservations.fetch(WORKSPACE, TASK, _sid(0, i + 100))
+            if i >= 0:
+                latencies.append(time.perf_counter() - called)
+        return statistics.median(latencies), (time.process_time() - cpu_started) / n
 
 
 async def _binding(storage: str, rate: int, seconds: float, owner: int, go_at: float) -> dict[str, object]:
@@ -179,15 +186,17 @@ def _redis_server() -> Iterator[str]:
             process.wait(10)
 
 
-def _overheads(n: int, repeats: int, redis_url: str, backend: str) -> tuple[float, float, float]:
-    """Median µs per request with no limit, the in-process budget and the Redis budget."""
+def _overheads(n: int, repeats: int, redis_url: str, backend: str) -> list[tuple[float, float]]:
+    """(median latency µs, CPU µs per request) with no limit, the in-process budget and the Redis budget."""
     storages: list[str | None] = [None, "", redis_url]
-    measured: dict[str | None, list[float]] = {storage: [] for storage in storages}
+    measured: dict[str | None, list[tuple[float, float]]] = {storage: [] for storage in storages}
     for repeat in range(repeats):
         for storage in storages[repeat % 3 :] + storages[: repeat % 3]:
-            measured[storage].append(anyio.run(_sequential, n, storage, UNBOUND, backend=backend) * 1e6)
-    base, memory, shared = (statistics.median(measured[storage]) for storage in storages)
-    return base, memory, shared
+            measured[storage].append(anyio.run(_paced, n, storage, backend=backend))
+    return [
+        (statistics.median(r[0] for r in measured[s]) * 1e6, statistics.median(r[1] for r in measured[s]) * 1e6)
+        for s in storages
+    ]
 
 
 def _report(n: int, repeats: int, seconds: float, redis_url: str) -> str:
@@ -201,17 +210,20 @@ def _report(n: int, repeats: int, seconds: float, redis_url: str) -> str:
         "",
         "### Overhead per request, budget not binding",
         "",
-        f"{n:,} sequential fetches through an in-process transport; budget {UNBOUND:,}/s; median of {repeats} runs.",
+        f"{n:,} fetches offered at {OFFERED}/s through an in-process transport, budget {BUDGET:,}/s; "
+        f"medians of {repeats} runs. Latency is one call's, CPU is per call; (+x) is the limiter's part.",
         "",
-        "| backend | no limit, µs/request | in-process budget, µs/request (+overhead) "
-        "| Redis budget, µs/request (+overhead) |",
-        "|---|---:|---:|---:|",
+        "| backend | budget | latency µs (+limiter) | CPU µs per request (+limiter) |",
+        "|---|---|---:|---:|",
     ]
     for backend in ("asyncio", "trio"):
-        base, memory, shared = _overheads(n, repeats, redis_url, backend)
-        lines.append(
-            f"| {backend} | {base:.0f} | {memory:.0f} (+{memory - base:.0f}) | {shared:.0f} (+{shared - base:.0f}) |"
-        )
+        (base_latency, base_cpu), *limited = _overheads(n, repeats, redis_url, backend)
+        lines.append(f"| {backend} | none | {base_latency:.0f} | {base_cpu:.0f} |")
+        for label, (latency, cpu) in zip(("in-process", "Redis"), limited, strict=True):
+            lines.append(
+                f"| {backend} | {label} | {latency:.0f} (+{latency - base_latency:.0f}) "
+                f"| {cpu:.0f} (+{cpu - base_cpu:.0f}) |"
+            )
     lines += [
         "",
         "### Achieved rate, budget binding (50 requests/s)",
@@ -238,8 +250,8 @@ def _redis_version() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000, help="sequential fetches per overhead run")
-    parser.add_argument("--repeats", type=int, default=5, help="overhead runs per configuration")
+    parser.add_argument("--n", type=int, default=2000, help="fetches per overhead run (at 500/s)")
+    parser.add_argument("--repeats", type=int, default=3, help="overhead runs per configuration")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each binding run")
     parser.add_argument("--redis-url", help="an existing Redis (default: start one on 127.0.0.1)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
