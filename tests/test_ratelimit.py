@@ -1,8 +1,9 @@
-"""The request budget (``rate_limit=``) in one process: configuration, pacing, max_wait, keys, retries, cancellation.
+"""The request budget (``rate_limit=``) in one process: configuration, the pacer, max_wait, keys, retries, stats.
 
 Real HTTP on 127.0.0.1 (``RecordingServer``), on every engine (``make_client``) and on asyncio
-and trio. Time is only ever asserted from below (the budget never lets requests through faster
-than it allows), never as a speed.
+and trio. Time is asserted as "no faster than the budget allows", or as "this turn, not the
+next" with wide margins; never as a speed. Cancellation is tested with Redis's tests, on both
+storages.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from taskrouter_async import (
 )
 from taskrouter_async._ratelimit import RateLimiter, reserve_turn
 
-from .ratelimit_support import MakeClient, RecordingServer, reservation_sid, running_tasks
+from .ratelimit_support import MakeClient, RecordingServer, reservation_sid
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
@@ -267,32 +268,6 @@ async def test_views_share_the_budget(make_client: MakeClient, recording_server:
         with pytest.raises(RateLimitTimeoutError):
             await _fetch(client, 2)
         assert client.rate_limit_stats == view.rate_limit_stats
-
-
-async def test_cancelling_a_waiting_call_sends_nothing_and_gives_its_turn_back(
-    make_client: MakeClient, recording_server: RecordingServer
-) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=2)) as client:
-        await _fetch(client, 1)
-        before = running_tasks()
-        with anyio.move_on_after(0.1) as scope:
-            await _fetch(client, 2)  # its turn is 0.5 s away
-        assert scope.cancelled_caught
-        assert running_tasks() == before
-        stats = client.rate_limit_stats
-        assert stats is not None
-        await anyio.sleep(0.05)
-        assert client.rate_limit_stats == stats  # nothing counts as waiting any more
-        # The turn it gave back is the next call's: it goes in about 0.5 s, not 1 s.
-        with anyio.fail_after(0.9):
-            await _fetch(client, 3)
-        stats = client.rate_limit_stats
-    assert [path.rsplit("/", 1)[1] for _, path in recording_server.arrivals] == [
-        reservation_sid(1),
-        reservation_sid(3),
-    ]
-    assert stats is not None
-    assert stats.acquired == 2
 
 
 async def test_a_budget_hands_turns_back_only_when_nobody_reserved_after() -> None:

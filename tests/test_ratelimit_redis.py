@@ -1,12 +1,13 @@
-"""The shared budget on a real Redis (``tests/redis_server.py`` starts one per test on 127.0.0.1).
+"""The budget's two storages, and the shared one on a real Redis (``tests/redis_server.py``, one per test).
 
 - The pacer and the window behave alike in memory and in Redis (the Lua script is ``reserve_turn``).
+- A call cancelled while it waits sends nothing, leaves no task behind and hands its turn back.
 - 4 processes (asyncio and trio, httpx and aiohttp engines) share 50 requests/s against a server
-  that records arrival times: no one-second
-  window at the server holds more than the budget plus ``WINDOW_TOLERANCE``, every request
-  succeeds once, and each process gets its share within ``FAIR_SHARE``.
+  that records arrival times: no one-second window at the server holds more than the budget plus
+  ``WINDOW_TOLERANCE``, every request succeeds once, and each process gets its share within
+  ``FAIR_SHARE``.
 - Redis killed and restarted, or hung, mid-run: the documented fallback holds, no request is lost
-  or sent twice, every call ends within its deadline, one warning is logged.
+  or sent twice, every call ends within its deadline, one warning is logged per outage.
 
 ``TASKROUTER_RATELIMIT_SECONDS`` sets how long the multi-process runs last (default 3;
 ``nox -s ratelimit``: 20, and adds a multi-process run with Redis killed mid-way).
@@ -133,23 +134,27 @@ async def test_keys_are_separate(budget: Budget) -> None:
 # --- the client on a shared budget --------------------------------------------------------------
 
 
-async def test_cancelling_a_waiting_call_gives_its_turn_back_in_redis(
-    make_client: MakeClient, recording_server: RecordingServer, redis_server: RedisServer
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+async def test_cancelling_a_waiting_call_sends_nothing_and_gives_its_turn_back(
+    make_client: MakeClient, recording_server: RecordingServer, request: pytest.FixtureRequest, storage: str
 ) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=2, storage_url=redis_server.url)) as client:
+    url = request.getfixturevalue("redis_server").url if storage == "redis" else None
+    async with make_client(recording_server.url, RateLimit(rate=1, storage_url=url)) as client:
         await _fetch(client, 1)
         before = running_tasks()
         with anyio.move_on_after(0.1) as scope:
-            await _fetch(client, 2)
+            await _fetch(client, 2)  # its turn is 1 s after the first call's
         assert scope.cancelled_caught
         assert running_tasks() == before
-        with anyio.fail_after(0.9):  # the turn given back (0.5 s away), not the one after it (1 s)
-            await _fetch(client, 3)
         stats = client.rate_limit_stats
-    assert [path.rsplit("/", 1)[1] for _, path in recording_server.arrivals] == [
-        reservation_sid(1),
-        reservation_sid(3),
-    ]
+        await anyio.sleep(0.05)
+        assert client.rate_limit_stats == stats  # nothing counts as waiting any more
+        await _fetch(client, 3)
+        stats = client.rate_limit_stats
+    (first, path_1), (third, path_3) = recording_server.arrivals
+    assert [path_1.rsplit("/", 1)[1], path_3.rsplit("/", 1)[1]] == [reservation_sid(1), reservation_sid(3)]
+    # The third call got the turn the second gave back (1 s after the first), not the next one (2 s).
+    assert 0.5 < third - first < 1.6
     assert stats is not None
     assert (stats.acquired, stats.outages) == (2, 0)
 
@@ -238,14 +243,15 @@ async def _run_with_fault(
     assert sorted(sent) == sorted(fetched)
     assert len(set(sent)) == len(sent)
     assert slowest < deadline
-    # The documented behaviour: one warning, a per-process budget meanwhile, the shared one again after.
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert "is unreachable" in warnings[0].getMessage()
-    assert "using a per-process budget of 20 per 1 s" in warnings[0].getMessage()
-    assert any("answers again" in r.getMessage() for r in caplog.records)
+    # The documented behaviour: one warning per outage however many calls hit it (5 workers did), a
+    # per-process budget meanwhile, the shared one again after. (On a starved machine a Redis call
+    # may also miss its 0.5 s outside the fault: that is an outage of its own, with its warning.)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert stats is not None
-    assert (stats.outages, stats.using_fallback) == (1, False)
+    assert len(warnings) == stats.outages >= 1
+    assert all("is unreachable" in w and "using a per-process budget of 20 per 1 s" in w for w in warnings)
+    assert sum("the shared budget is in use again" in r.getMessage() for r in caplog.records) == stats.outages
+    assert not stats.using_fallback
     # The budget held throughout (a switch-over may let one more turn through).
     assert busiest_window(server.times) <= rate * (1 + WINDOW_TOLERANCE) + 1
 
