@@ -29,6 +29,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -41,7 +42,6 @@ from ._errors import (
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import Reservations, TaskReservations, WorkerReservations
-from ._transports import aiohttp_transport
 from ._version import __version__
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "BulkRun",
     "BulkUpdate",
     "CallStatus",
+    "ClientClosedError",
     "ConferenceEvent",
     "ConferenceRecord",
     "ConferenceTrim",
@@ -93,5 +94,4 @@ __all__ = [
     "WorkerReservationUpdate",
     "WorkerReservations",
     "__version__",
-    "aiohttp_transport",
 ]
