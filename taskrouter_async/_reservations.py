@@ -20,7 +20,7 @@ from ._enums import ReservationStatus
 from ._errors import APIResponseValidationError, ValidationError
 from ._models import Page, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from ._pipeline import Pipeline, Reply
+from ._pipeline import AttemptGate, Pipeline, Reply
 from ._sids import check_sid
 
 __all__ = [
@@ -95,10 +95,16 @@ class Reservations(Generic[R, U]):
         url = self._pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         return PreparedUpdate(url=url, body=self.encode(params), etag=_etag(etag))
 
-    async def _send_update(self, request: PreparedUpdate, *, on_rate_limited: Callable[[], None] | None = None) -> R:
+    async def _send_update(
+        self,
+        request: PreparedUpdate,
+        *,
+        gate: AttemptGate | None = None,
+        on_rate_limited: Callable[[], None] | None = None,
+    ) -> R:
         """Send a prepared update through the client's pipeline (and its retries); return the reservation."""
         reply = await self._pipeline.send(
-            "POST", request.url, body=request.body, etag=request.etag, on_rate_limited=on_rate_limited
+            "POST", request.url, body=request.body, etag=request.etag, gate=gate, on_rate_limited=on_rate_limited
         )
         return self._reservation(reply)
 
