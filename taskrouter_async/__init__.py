@@ -39,10 +39,13 @@ from ._errors import (
     TaskRouterError,
     ValidationError,
 )
+from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import Reservations, TaskReservations, WorkerReservations
 from ._version import __version__
+
+_setup_logging_from_env()
 
 __all__ = [
     "DEFAULT_BASE_URL",

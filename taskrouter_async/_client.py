@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://taskrouter.twilio.com"
+#: Points every client that is not given ``base_url``/``region``/``edge`` elsewhere: the fake, a proxy.
+BASE_URL_ENV = "TWILIO_TASKROUTER_BASE_URL"
 #: Connect within 5 s; every other phase (write, read, waiting for a pooled connection) 30 s.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30.0)
@@ -196,10 +198,14 @@ def _credentials(
 
 
 def _base_url(base_url: str | None, region: str | None, edge: str | None, *, allow_insecure_http: bool) -> str:
+    """``base_url``, else ``region``/``edge``, else TWILIO_TASKROUTER_BASE_URL, else TWILIO_REGION/TWILIO_EDGE."""
     if base_url is not None:
         if region or edge:
             raise ValidationError("pass base_url or region/edge, not both")
         return _checked_base_url(base_url, allow_insecure_http=allow_insecure_http)
+    from_env = os.environ.get(BASE_URL_ENV) or None
+    if from_env is not None and not (region or edge):
+        return _checked_base_url(from_env, allow_insecure_http=allow_insecure_http)
     region = region or os.environ.get("TWILIO_REGION") or None
     edge = edge or os.environ.get("TWILIO_EDGE") or None
     if edge and not region:

@@ -26,11 +26,10 @@ from ._errors import (
     ValidationError,
     make_status_error,
 )
+from ._logging import logger
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
 __all__ = ["AttemptGate", "Pipeline", "Reply", "Settings"]
-
-logger = logging.getLogger("taskrouter_async")
 
 
 @attrs.frozen(kw_only=True)

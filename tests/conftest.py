@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's real credentials or region must never leak into a test."""
+    """A developer's real credentials, region, base URL, log level or proxies must never leak into a test."""
     for name in (
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
@@ -53,8 +53,15 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "TWILIO_API_SECRET",
         "TWILIO_REGION",
         "TWILIO_EDGE",
+        "TWILIO_TASKROUTER_BASE_URL",
+        "TASKROUTER_LOG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
     ):
         monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture
