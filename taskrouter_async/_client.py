@@ -98,6 +98,7 @@ class AsyncTaskRouter:
             origin=_origin(url),
             limits=limits,
             proxy=_proxy_for(url) if trust_env else None,
+            trust_env=trust_env,
             http_client=http_client,
             transport=transport,
         )

@@ -7,12 +7,15 @@ aiohttp engine runs on asyncio only.
 from __future__ import annotations
 
 import json
+import pathlib
+import ssl
 from typing import Any
 
 import aiohttp
 import anyio
 import httpx
 import pytest
+import trustme
 import yarl
 from aiohttp.client_reqrep import ConnectionKey
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -32,6 +35,7 @@ from taskrouter_async._retry import was_sent
 
 from .loopback import Conn, LoopbackServer, Request
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
+from .tls_proxy import ConnectProxy, TLSServer
 
 pytestmark = pytest.mark.anyio
 
@@ -233,6 +237,25 @@ async def test_the_proxy_from_the_environment_is_used(engine: str, monkeypatch: 
             await fetch(client)
         assert len(proxy.requests) == 1
         assert len(origin.requests) == 2
+
+
+async def test_https_through_a_connect_proxy(
+    engine: str, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    """HTTPS_PROXY names a CONNECT proxy on 127.0.0.1; the TLS server's CA comes from SSL_CERT_FILE."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with TLSServer(server_context, json.dumps(RESERVATION).encode()) as origin, ConnectProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with anyio.fail_after(BOUND):
+            async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=origin.url) as client:
+                reservation = await fetch(client)
+    assert reservation.sid == RESERVATION_SID
+    assert proxy.targets == [f"CONNECT {origin.url.removeprefix('https://')}"]
 
 
 # --- engine internals -------------------------------------------------------------------------------

@@ -23,14 +23,17 @@ def open_engine(
     origin: str,
     limits: httpx.Limits,
     proxy: str | None,
+    trust_env: bool,
     http_client: httpx.AsyncClient | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Engine:
     """The engine for a client's settings; a caller's ``http_client`` or ``transport`` means the httpx engine."""
     if http_client is not None or transport is not None:
         return HttpxEngine(client=http_client, transport=transport)
-    # Loading the CA bundle costs milliseconds: one context per client, shared by its connections.
-    ssl_context: ssl.SSLContext = httpx.create_ssl_context()
+    # httpx's CA bundle (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when trust_env) on every engine.
+    # Loading it blocks for milliseconds: once per client, and only when the origin or the proxy needs TLS.
+    needs_tls = origin.startswith("https:") or (proxy or "").startswith("https:")
+    ssl_context: ssl.SSLContext | None = httpx.create_ssl_context(trust_env=trust_env) if needs_tls else None
     if name == "aiohttp":
         try:
             from .aiohttp_engine import AiohttpEngine

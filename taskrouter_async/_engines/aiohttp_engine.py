@@ -54,7 +54,7 @@ class AiohttpEngine:
 
     name = "aiohttp"
 
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext, proxy: str | None) -> None:
+    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None, proxy: str | None) -> None:
         self._limits = limits
         self._ssl_context = ssl_context
         self._proxy = proxy
@@ -71,7 +71,7 @@ class AiohttpEngine:
             limit=self._limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=self._limits.keepalive_expiry,
-            ssl=self._ssl_context,
+            ssl=self._ssl_context or True,  # no context: plain http, nothing to verify
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

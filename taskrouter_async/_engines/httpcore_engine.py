@@ -50,7 +50,9 @@ class HttpcoreEngine:
 
     name = "httpx"
 
-    def __init__(self, origin: str, limits: httpx.Limits, ssl_context: ssl.SSLContext, proxy: str | None) -> None:
+    def __init__(
+        self, origin: str, limits: httpx.Limits, ssl_context: ssl.SSLContext | None, proxy: str | None
+    ) -> None:
         url = httpx.URL(origin)
         self._origin = origin
         self._scheme = url.raw_scheme
@@ -131,7 +133,11 @@ class HttpcoreEngine:
 
 
 def _pool(
-    capacity: int | None, keepalive: int | None, expiry: float | None, ssl_context: ssl.SSLContext, proxy: str | None
+    capacity: int | None,
+    keepalive: int | None,
+    expiry: float | None,
+    ssl_context: ssl.SSLContext | None,
+    proxy: str | None,
 ) -> httpcore.AsyncConnectionPool:
     if proxy is not None:
         return httpcore.AsyncHTTPProxy(
