@@ -2,16 +2,18 @@
 
 Params go out as ``application/x-www-form-urlencoded`` with PascalCase keys, booleans as
 ``true``/``false``, integers in decimal, enums as their values, lists as repeated keys and
-unset (``None``) fields left out. Responses are checked strictly: a field of the wrong type is
-an error, an unknown key is ignored.
+unset (``None``) fields left out. Responses are checked strictly: a field of the wrong type, or
+a missing or null identity field, is an error; an unknown key is ignored. Models go back out as
+the API's JSON (``to_dict``), to pydantic/FastAPI through a core schema.
 """
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 from urllib.parse import urlencode
 
 import attrs
@@ -21,8 +23,11 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _enums
 from ._enums import ReservationStatus
-from ._models import PageMeta, Reservation, TaskReservation, WorkerReservation
+from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation, _Model
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+
+if TYPE_CHECKING:
+    from pydantic_core import CoreSchema
 
 __all__ = [
     "ResponseShapeError",
@@ -31,8 +36,11 @@ __all__ = [
     "encode_form",
     "form_fields",
     "format_timestamp",
+    "pydantic_core_schema",
+    "reservation_json_schema",
     "structure_page",
     "structure_reservation",
+    "unstructure_model",
     "unstructure_reservation",
     "wire_name",
 ]
@@ -151,19 +159,79 @@ def _form_problems(exc: BaseException, field: str | None) -> list[str]:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """A UTC datetime the way the API writes it: ``2014-05-14T10:50:02Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A datetime the way the API writes it, in UTC: ``2014-05-14T10:50:02Z`` (naive ones are taken as UTC)."""
+    utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _unstructure_page(page: Page[Any]) -> dict[str, Any]:
+    """A page as the API lists it: ``meta`` and the records under ``meta.key``."""
+    return {"meta": _json_out.unstructure(page.meta), page.meta.key: [_json_out.unstructure(r) for r in page.items]}
 
 
 _json_out = cattrs.Converter()
 _json_out.register_unstructure_hook(datetime, format_timestamp)
-_json_out.register_unstructure_hook(ReservationStatus, _enum_value)
+for _enum_cls in _ENUM_CLASSES:
+    _json_out.register_unstructure_hook(_enum_cls, _enum_value)
+_json_out.register_unstructure_hook(Page, _unstructure_page)
+
+
+def unstructure_model(model: _Model) -> dict[str, Any]:
+    """A model as JSON-ready data: the API's keys and date format, enum values; reservations add their ``etag``."""
+    data: dict[str, Any] = _json_out.unstructure(model)
+    return data
 
 
 def unstructure_reservation(reservation: Reservation) -> dict[str, Any]:
     """A reservation as JSON-ready data with the API's keys and date format, plus its ``etag``."""
-    data: dict[str, Any] = _json_out.unstructure(reservation)
-    return data
+    return unstructure_model(reservation)
+
+
+# --- models -> pydantic (FastAPI response models) --------------------------------------------
+
+
+def pydantic_core_schema(cls: type[Reservation]) -> CoreSchema:
+    """Instances of ``cls`` pass as they are and serialise as ``to_dict()`` does.
+
+    What makes ``-> TaskReservation`` and ``-> list[TaskReservation]`` work in FastAPI; the JSON
+    schema for OpenAPI is ``reservation_json_schema``. pydantic is imported only when asked for.
+    """
+    from pydantic_core import core_schema
+
+    return core_schema.is_instance_schema(
+        cls,
+        serialization=core_schema.plain_serializer_function_ser_schema(unstructure_reservation),
+        ref=f"{cls.__module__}.{cls.__qualname__}",
+    )
+
+
+_STATUSES = ", ".join(member.value for member in ReservationStatus)
+_JSON_SCHEMAS: dict[object, dict[str, Any]] = {
+    str: {"type": "string"},
+    datetime: {"type": "string", "format": "date-time"},
+    ReservationStatus | str: {"type": "string", "description": f"{_STATUSES}, or a value newer than this list"},
+    Mapping[str, str]: {"type": "object", "additionalProperties": {"type": "string"}},
+}
+
+
+def reservation_json_schema(cls: type[Reservation]) -> dict[str, Any]:
+    """The JSON schema of ``cls().to_dict()``: every key present, the optional ones nullable."""
+    hints = get_type_hints(cls)
+    properties = {a.name: copy.deepcopy(_json_schema(hints[a.name])) for a in attrs.fields(cls)}
+    return {
+        "type": "object",
+        "title": cls.__name__,
+        "description": (cls.__doc__ or "").split("\n")[0],
+        "properties": properties,
+        "required": list(properties),
+    }
+
+
+def _json_schema(hint: object) -> dict[str, Any]:
+    if hint in _JSON_SCHEMAS:
+        return _JSON_SCHEMAS[hint]
+    (inner,) = (arg for arg in getattr(hint, "__args__", ()) if arg is not type(None))  # an optional X
+    return {"anyOf": [_JSON_SCHEMAS[inner], {"type": "null"}]}
 
 
 # --- JSON -> models -------------------------------------------------------------------------
@@ -190,9 +258,7 @@ def _timestamp(value: object, _: object) -> datetime:
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
 
 
-def _status_or_text(value: object, _: object) -> ReservationStatus | str | None:
-    if value is None:
-        return None
+def _status_or_text(value: object, _: object) -> ReservationStatus | str:
     text = _strict_str(value, None)
     try:
         return ReservationStatus(text)

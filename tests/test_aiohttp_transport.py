@@ -17,6 +17,7 @@ from taskrouter_async import APIConnectionError, AsyncTaskRouter, TaskReservatio
 from taskrouter_async._aiohttp import _httpx_error
 from taskrouter_async._retry import was_sent
 
+from .helpers import reservation_json
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
@@ -94,7 +95,7 @@ async def test_an_update_over_aiohttp(local_server: Callable[[Handler], Awaitabl
                 bodies.append(await _read_request(reader))
             except asyncio.IncompleteReadError:
                 break
-            payload = json.dumps({"sid": RESERVATION_SID, "reservation_status": "accepted"}).encode()
+            payload = json.dumps(reservation_json(status="accepted")).encode()
             writer.write(
                 b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nETag: "e9"\r\n'
                 + f"Content-Length: {len(payload)}\r\n\r\n".encode()

@@ -13,6 +13,7 @@ from anyio.abc import SocketStream
 from taskrouter_async import DEFAULT_LIMITS, AsyncTaskRouter, TaskReservationUpdate, ValidationError
 from taskrouter_async._transports import CONNECTIONS_PER_POOL, PooledTransport
 
+from .helpers import reservation_json
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
@@ -62,7 +63,7 @@ async def test_the_library_client_sends_straight_to_its_transport() -> None:
 
     async def handler(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        return httpx.Response(200, json={"sid": RESERVATION_SID}, headers={"ETag": '"e1"'})
+        return httpx.Response(200, json=reservation_json(), headers={"ETag": '"e1"'})
 
     client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, transport=httpx.MockTransport(handler))
     reservation = await client.task_reservations.update(WORKSPACE_SID, TASK_SID, RESERVATION_SID, ACCEPT, etag='"e0"')
@@ -94,7 +95,7 @@ async def _serve_reservations(stream: SocketStream) -> None:
             while len(buffer) < sum(lengths):
                 buffer += await stream.receive()
             buffer = buffer[sum(lengths) :]
-            payload = json.dumps({"sid": RESERVATION_SID, "reservation_status": "accepted"}).encode()
+            payload = json.dumps(reservation_json(status="accepted")).encode()
             await stream.send(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                 + f"Content-Length: {len(payload)}\r\n\r\n".encode()
