@@ -145,15 +145,15 @@ class AsyncTaskRouter:
         *,
         owns_http: bool,
     ) -> None:
-        from ._reservations import TASK, WORKER, Reservations
+        from ._reservations import task_reservations, worker_reservations
 
         self._settings = settings
         self._http = http_client
         #: Set when the library built the client: requests then go straight to this transport.
         self._transport = transport
         self._owns_http = owns_http
-        self.task_reservations = Reservations(self, TASK)
-        self.worker_reservations = Reservations(self, WORKER)
+        self.task_reservations = task_reservations(self)
+        self.worker_reservations = worker_reservations(self)
 
     @property
     def base_url(self) -> str:

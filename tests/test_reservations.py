@@ -365,8 +365,9 @@ async def test_bad_list_arguments_are_refused(
 
 
 async def test_worker_reservations_refuse_the_worker_filter(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    with pytest.raises(ValidationError, match="task reservations only"):
-        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)
+    """Their ``worker_sid`` is the parent: given by position and by name, it is given twice."""
+    with pytest.raises(TypeError, match="multiple values for argument 'worker_sid'"):
+        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)  # type: ignore[misc]
     assert not api.calls
 
 

@@ -503,8 +503,9 @@ async def test_every_operation_with_every_field_conforms(
 
 
 async def test_worker_list_refuses_the_task_only_worker_filter(client: AsyncTaskRouter) -> None:
-    with pytest.raises(ValidationError):
-        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)
+    """On worker reservations ``worker_sid`` names the parent, so there is no WorkerSid filter to send."""
+    with pytest.raises(TypeError, match="multiple values for argument 'worker_sid'"):
+        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)  # type: ignore[misc]
 
 
 RESERVATION_BODY = json.dumps(RESERVATION_JSON).encode()
