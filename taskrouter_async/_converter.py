@@ -10,6 +10,7 @@ the API's JSON (``to_dict``), to pydantic/FastAPI through a core schema.
 from __future__ import annotations
 
 import copy
+import difflib
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -23,8 +24,9 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _enums
 from ._enums import ReservationStatus
+from ._errors import ValidationError
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation, _Model
-from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate, _to_enum
 
 if TYPE_CHECKING:
     from pydantic_core import CoreSchema
@@ -36,6 +38,7 @@ __all__ = [
     "encode_form",
     "form_fields",
     "format_timestamp",
+    "params_from_api_dict",
     "pydantic_core_schema",
     "reservation_json_schema",
     "structure_page",
@@ -115,10 +118,37 @@ def _form_int(value: object, _: object) -> int:
     raise ValueError(f"expected a decimal integer, got {value!r}")
 
 
+def _enum_member(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    return _to_enum(cls, value)  # the params' own coercion: its error lists the allowed values
+
+
+def _checked(attribute: attrs.Attribute[Any]) -> Any:
+    """A field's structure hook that also runs its validator, so a bad value is reported under the field's name
+    (the class's ``__init__`` runs it again, without knowing which form key the value came from)."""
+    validator, field_type = attribute.validator, attribute.type
+    if field_type is None:
+        raise TypeError(f"{attribute.name} has no type to structure")
+
+    def structure(value: object, _: object) -> object:
+        structured = _form_in.structure(value, field_type)
+        if validator is not None:
+            validator(None, attribute, structured)
+        return structured
+
+    return structure
+
+
+def _form_in_overrides(cls: type[Any]) -> dict[str, Any]:
+    return {a.name: override(rename=wire_name(a.name), struct_hook=_checked(a)) for a in attrs.fields(cls)}
+
+
 _form_in.register_structure_hook(bool, _form_bool)
 _form_in.register_structure_hook(int, _form_int)
+for _enum_cls in _ENUM_CLASSES:
+    _form_in.register_structure_hook(_enum_cls, _enum_member)
 for _cls in _PARAM_CLASSES:
-    _form_in.register_structure_hook(_cls, make_dict_structure_fn(_cls, _form_in, **_renames(_cls)))
+    attrs.resolve_types(_cls)
+    _form_in.register_structure_hook(_cls, make_dict_structure_fn(_cls, _form_in, **_form_in_overrides(_cls)))
 
 _LIST_FIELDS = {
     wire_name(a.name) for cls in _PARAM_CLASSES for a in attrs.fields(cls) if str(a.type).startswith("tuple")
@@ -151,8 +181,58 @@ def _form_problems(exc: BaseException, field: str | None) -> list[str]:
             problems += _form_problems(sub, notes[0].name if notes else field)
         return problems
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [f"unknown parameter {', '.join(sorted(exc.extra_fields))}"]
-    return [f"{wire_name(field)}: {exc}" if field else str(exc)]
+        known = [wire_name(a.name) for a in attrs.fields(exc.cl)]
+        return [f"unknown parameter {name}{_did_you_mean(name, known)}" for name in sorted(exc.extra_fields)]
+    if field is None:
+        return [str(exc)]
+    # Validators name the field the Python way ("max_participants must be ..."): say it once, the API's way.
+    return [f"{wire_name(field)}: {str(exc).removeprefix(f'{field} ')}"]
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean X?)`` for the closest known name, ignoring case and underscores; else nothing."""
+    by_folded = {_fold(candidate): candidate for candidate in known}
+    close = difflib.get_close_matches(_fold(name), by_folded, n=1, cutoff=0.75)
+    return f" (did you mean {by_folded[close[0]]}?)" if close else ""
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+# --- API-named dicts <-> update params (the public ``from_api_dict`` / ``to_api_dict``) -----------
+
+
+def params_from_api_dict(data: Mapping[str, object], cls: type[P]) -> P:
+    """Update params from fields named as the API names them (``{"ReservationStatus": "accepted"}``).
+
+    Values are form text or their JSON equivalents (``true``, ``30``, a list for list fields);
+    ``None`` leaves a field unset. Raises ValidationError naming the field by its API name.
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"expected a mapping of API field names to values, got {type(data).__name__}")
+    pairs: list[tuple[str, str]] = []
+    for key, value in data.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items if value is not None else ():
+            text = _form_text(item)
+            if text is None:
+                problem = f"{key}: expected a string, boolean or integer, got {item!r}"
+                raise ValidationError(f"invalid {cls.__name__}: {problem}")
+            pairs.append((key, text))
+    try:
+        return decode_form(pairs, cls)
+    except (cattrs.BaseValidationError, ValueError) as exc:
+        raise ValidationError(f"invalid {cls.__name__}: {describe_form_error(exc)}") from None
+
+
+def _form_text(value: object) -> str | None:
+    """A JSON value as the API's form text (booleans as ``true``/``false``, integers in decimal); else ``None``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int)):
+        return str(value)
+    return None
 
 
 # --- models -> JSON (for output meant for people and pipes) ---------------------------------
