@@ -15,7 +15,7 @@ import httpx
 from ._engines import ENGINES, EngineName, open_engine
 from ._errors import ValidationError
 from ._pipeline import Pipeline, Settings
-from ._reservations import TASK, WORKER, Reservations, TaskReservations, WorkerReservations
+from ._reservations import TaskReservations, WorkerReservations, task_reservations, worker_reservations
 from ._sids import check_sid
 from ._version import __version__
 
@@ -107,8 +107,8 @@ class AsyncTaskRouter:
     def _setup(self, pipeline: Pipeline, *, owns_engine: bool) -> None:
         self._pipeline = pipeline
         self._owns_engine = owns_engine
-        self.task_reservations = Reservations(pipeline, TASK)
-        self.worker_reservations = Reservations(pipeline, WORKER)
+        self.task_reservations = task_reservations(pipeline)
+        self.worker_reservations = worker_reservations(pipeline)
 
     @property
     def base_url(self) -> str:

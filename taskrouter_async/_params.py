@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -308,6 +308,27 @@ class ReservationUpdate:
             if field.repr and (value := getattr(self, field.name)) is not None
         )
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    # --- API names: what the CLI, bulk files and Twilio's docs use; the converter does the work ---
+
+    @classmethod
+    def from_api_dict(cls: type[P], data: Mapping[str, object]) -> P:
+        """Params from fields named as the API names them: ``{"ReservationStatus": "accepted", "Timeout": 30}``.
+
+        Values are the API's form text (``"true"``, ``"30"``) or JSON values (``true``, ``30``), a list
+        for list fields; ``None`` leaves a field unset. Raises ValidationError naming the field by its
+        API name, and suggests the closest name for an unknown one.
+        """
+        from ._converter import params_from_api_dict  # the converter imports this module
+
+        return params_from_api_dict(data, cls)
+
+    def to_api_dict(self) -> dict[str, str | list[str]]:
+        """The set fields by API name, as form text (``{"ReservationStatus": "accepted"}``); the inverse of
+        ``from_api_dict``, and exactly what ``update`` sends."""
+        from ._converter import form_fields
+
+        return form_fields(self)
 
     # --- instruction helpers: each takes only its instruction's fields; None leaves Twilio's default ---
 

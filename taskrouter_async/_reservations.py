@@ -1,14 +1,18 @@
 """The one implementation of fetch, list and update, for task and worker reservations alike.
 
-The two kinds differ only in data: the parent path segment and SID prefix, whether the
-``worker_sid`` list filter applies, and which model and update class they use.
+The two kinds differ only in data: the parent path segment, SID prefix and argument name
+(``task_sid`` or ``worker_sid``), whether the ``worker_sid`` list filter applies, and which model
+and update class they use. ``TaskReservations`` and ``WorkerReservations`` are the typed faces
+of that one class: protocols that spell each kind's signatures with its own parent name.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
 import attrs
@@ -33,10 +37,13 @@ __all__ = [
     "Reservations",
     "TaskReservations",
     "WorkerReservations",
+    "task_reservations",
+    "worker_reservations",
 ]
 
 R = TypeVar("R", bound=Reservation)
 U = TypeVar("U", bound=ReservationUpdate)
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_PAGE_SIZE = 1000
 
@@ -47,6 +54,7 @@ class ReservationKind(Generic[R, U]):
 
     parent_segment: str
     parent_prefix: str
+    #: What callers call the parent SID, positionally or as a keyword: ``task_sid`` or ``worker_sid``.
     parent_name: str
     filters_by_worker: bool
     model: type[R]
@@ -66,22 +74,54 @@ TASK = ReservationKind("Tasks", "WT", "task_sid", True, TaskReservation, TaskRes
 WORKER = ReservationKind("Workers", "WK", "worker_sid", False, WorkerReservation, WorkerReservationUpdate)
 
 
+def _parent_by_kind_name(method: F) -> F:
+    """Take the parent SID under the kind's own name too (``task_sid=``/``worker_sid=``), as ``parent_sid``.
+
+    Coroutine methods stay coroutine functions, so ``inspect`` and ``mock.create_autospec`` see them as such.
+    """
+
+    def renamed(self: Reservations[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        name = self._kind.parent_name
+        if name in kwargs:
+            if len(args) > 1 or "parent_sid" in kwargs:
+                raise TypeError(f"{method.__name__}() got multiple values for argument {name!r}")
+            kwargs["parent_sid"] = kwargs.pop(name)
+        return kwargs
+
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def call_async(self: Reservations[Any, Any], /, *args: Any, **kwargs: Any) -> Any:
+            return await method(self, *args, **renamed(self, args, kwargs))
+
+        return cast(F, call_async)
+
+    @functools.wraps(method)
+    def call(self: Reservations[Any, Any], /, *args: Any, **kwargs: Any) -> Any:
+        return method(self, *args, **renamed(self, args, kwargs))
+
+    return cast(F, call)
+
+
 class Reservations(Generic[R, U]):
     """Fetch, list and update the reservations of one task (``client.task_reservations``) or one
-    worker (``client.worker_reservations``). The parent is a task SID or a worker SID accordingly.
+    worker (``client.worker_reservations``). The parent is a task SID or a worker SID accordingly,
+    given by position or by its name (see ``TaskReservations`` and ``WorkerReservations``).
     """
 
     def __init__(self, pipeline: Pipeline, kind: ReservationKind[R, U]) -> None:
         self._pipeline = pipeline
         self._kind = kind
 
-    async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
+    @_parent_by_kind_name
+    async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
         url = self._pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         return self._reservation(await self._pipeline.send("GET", url))
 
+    @_parent_by_kind_name
     async def update(
-        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, /, *, etag: str | None = None
+        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, *, etag: str | None = None
     ) -> R:
         """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
         since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
@@ -144,11 +184,11 @@ class Reservations(Generic[R, U]):
             raise ValidationError(f"expected {self._kind.update_params.__name__}, got {type(params).__name__}")
         return encode_form(params)
 
+    @_parent_by_kind_name
     def pages(
         self,
         workspace_sid: str,
         parent_sid: str,
-        /,
         *,
         reservation_status: ReservationStatus | str | None = None,
         worker_sid: str | None = None,
@@ -163,11 +203,11 @@ class Reservations(Generic[R, U]):
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, page_url)
         return PageIterator(self._page, first_url)
 
+    @_parent_by_kind_name
     def list(
         self,
         workspace_sid: str,
         parent_sid: str,
-        /,
         *,
         reservation_status: ReservationStatus | str | None = None,
         worker_sid: str | None = None,
@@ -303,8 +343,140 @@ class ItemIterator(AsyncIterator[R]):
         await self._pages.aclose()
 
 
-TaskReservations = Reservations[TaskReservation, TaskReservationUpdate]
-WorkerReservations = Reservations[WorkerReservation, WorkerReservationUpdate]
+class _BothKinds(Protocol[R, U]):
+    """What task and worker reservations share, whatever their parent is called."""
+
+    def update_many(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[R, U]:
+        """Update many reservations concurrently (see ``Reservations.update_many``)."""
+        ...
+
+    async def update_all(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> list[BulkResult[R, U]]:
+        """Run ``update_many`` to the end; every result in input order."""
+        ...
+
+    def encode(self, params: U) -> bytes:
+        """The form body ``update`` sends for ``params``."""
+        ...
+
+
+class TaskReservations(_BothKinds[TaskReservation, TaskReservationUpdate], Protocol):
+    """The type of ``client.task_reservations``: reservations of a task, whose SID is ``task_sid`` (``WT…``).
+
+    Arguments go by position or by name: ``fetch(workspace_sid=..., task_sid=..., reservation_sid=...)``.
+    A typing-only protocol: the object is a ``Reservations``, the one implementation of both kinds.
+    """
+
+    async def fetch(self, workspace_sid: str, task_sid: str, reservation_sid: str) -> TaskReservation:
+        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
+        ...
+
+    async def update(
+        self,
+        workspace_sid: str,
+        task_sid: str,
+        reservation_sid: str,
+        params: TaskReservationUpdate,
+        *,
+        etag: str | None = None,
+    ) -> TaskReservation:
+        """Update one reservation; with ``etag``, only if it is unchanged since (If-Match)."""
+        ...
+
+    def pages(
+        self,
+        workspace_sid: str,
+        task_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        worker_sid: str | None = None,
+        page_size: int | None = None,
+        page_url: str | None = None,
+    ) -> PageIterator[TaskReservation]:
+        """The task's reservations a page at a time; ``worker_sid`` keeps one worker's."""
+        ...
+
+    def list(
+        self,
+        workspace_sid: str,
+        task_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        worker_sid: str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> ItemIterator[TaskReservation]:
+        """The task's reservations across pages, up to ``limit``; ``worker_sid`` keeps one worker's."""
+        ...
+
+
+class WorkerReservations(_BothKinds[WorkerReservation, WorkerReservationUpdate], Protocol):
+    """The type of ``client.worker_reservations``: reservations of a worker, whose SID is ``worker_sid`` (``WK…``).
+
+    Arguments go by position or by name: ``fetch(workspace_sid=..., worker_sid=..., reservation_sid=...)``.
+    A typing-only protocol: the object is a ``Reservations``, the one implementation of both kinds.
+    """
+
+    async def fetch(self, workspace_sid: str, worker_sid: str, reservation_sid: str) -> WorkerReservation:
+        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
+        ...
+
+    async def update(
+        self,
+        workspace_sid: str,
+        worker_sid: str,
+        reservation_sid: str,
+        params: WorkerReservationUpdate,
+        *,
+        etag: str | None = None,
+    ) -> WorkerReservation:
+        """Update one reservation; with ``etag``, only if it is unchanged since (If-Match)."""
+        ...
+
+    def pages(
+        self,
+        workspace_sid: str,
+        worker_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        page_size: int | None = None,
+        page_url: str | None = None,
+    ) -> PageIterator[WorkerReservation]:
+        """The worker's reservations a page at a time."""
+        ...
+
+    def list(
+        self,
+        workspace_sid: str,
+        worker_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> ItemIterator[WorkerReservation]:
+        """The worker's reservations across pages, up to ``limit``."""
+        ...
+
+
+def task_reservations(pipeline: Pipeline) -> TaskReservations:
+    """``client.task_reservations``: the one implementation, seen through the task kind's signatures."""
+    return cast(TaskReservations, Reservations(pipeline, TASK))
+
+
+def worker_reservations(pipeline: Pipeline) -> WorkerReservations:
+    """``client.worker_reservations``: the one implementation, seen through the worker kind's signatures."""
+    return cast(WorkerReservations, Reservations(pipeline, WORKER))
 
 
 def _etag(etag: str | None) -> str | None:

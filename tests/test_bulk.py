@@ -28,6 +28,7 @@ from taskrouter_async import (
 )
 from taskrouter_async._bulk import _AdaptiveLimit
 
+from .helpers import reservation_json
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKER_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +49,7 @@ async def echo(request: httpx.Request) -> httpx.Response:
     """The API's answer to an update: the reservation with the status that was sent."""
     form = dict(parse_qsl(request.content.decode()))
     sid = request.url.path.rsplit("/", 1)[1]
-    return httpx.Response(200, json={"sid": sid, "reservation_status": form.get("ReservationStatus")})
+    return httpx.Response(200, json=reservation_json(sid, status=form.get("ReservationStatus", "pending")))
 
 
 class FakeAPI(httpx.AsyncBaseTransport):

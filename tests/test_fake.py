@@ -242,7 +242,7 @@ async def test_instruction_rules(fake: FakeTaskRouter) -> None:
         (b"ReservationStatus=bogus", "ReservationStatus"),
         (b"Timeout=soon&Instruction=conference", "Timeout: expected a decimal integer"),
         (b"Supervisor=x", "unknown parameter Supervisor"),
-        (b"MaxParticipants=1&Instruction=conference", "max_participants must be in 2..250"),
+        (b"MaxParticipants=1&Instruction=conference", "MaxParticipants: must be in 2..250"),
         (b"ReservationStatus=accepted&Instruction=conference", "exactly one of"),
         (b"", "exactly one of"),
     ],

@@ -78,11 +78,59 @@ async def test_unknown_keys_are_ignored_and_unknown_statuses_kept(
     assert not isinstance(reservation.reservation_status, ReservationStatus)
 
 
-async def test_null_fields_are_none(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    body = dict.fromkeys(reservation_json())
+OPTIONAL_FIELDS = ["worker_name", "url", "links"]
+IDENTITY_FIELDS = [
+    "sid",
+    "account_sid",
+    "workspace_sid",
+    "task_sid",
+    "worker_sid",
+    "reservation_status",
+    "date_created",
+    "date_updated",
+]
+
+
+@pytest.mark.parametrize("absent", ["null", "missing"])
+async def test_optional_fields_may_be_null_or_missing(
+    absent: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    body = reservation_json()
+    for name in OPTIONAL_FIELDS:
+        if absent == "null":
+            body[name] = None
+        else:
+            del body[name]
     api.get(TASK.path()).respond(200, json=body)
     reservation = await client.task_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
-    assert reservation == TaskReservation()
+    assert (reservation.worker_name, reservation.url, reservation.links) == (None, None, None)
+    assert reservation.sid == RESERVATION_SID
+
+
+@pytest.mark.parametrize("absent", ["null", "missing"])
+@pytest.mark.parametrize("name", IDENTITY_FIELDS)
+async def test_a_reservation_without_its_identity_is_a_response_error(
+    name: str, absent: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    body = reservation_json()
+    if absent == "null":
+        body[name] = None
+    else:
+        del body[name]
+    api.get(TASK.path()).respond(200, json=body)
+    with pytest.raises(APIResponseValidationError, match=name):
+        await client.task_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
+
+
+@pytest.mark.parametrize("name", IDENTITY_FIELDS)
+async def test_a_list_record_without_its_identity_is_a_response_error(
+    name: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    page = page_json(TASK.path(None), reservation_sids(2), page=0, page_size=2, next_token=None)
+    page["reservations"][1][name] = None
+    api.get(TASK.path(None)).respond(200, json=page)
+    with pytest.raises(APIResponseValidationError, match=f"reservation 1.*{name}"):
+        [r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]
 
 
 async def test_dates_with_offsets_stay_aware(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
@@ -317,8 +365,9 @@ async def test_bad_list_arguments_are_refused(
 
 
 async def test_worker_reservations_refuse_the_worker_filter(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    with pytest.raises(ValidationError, match="task reservations only"):
-        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)
+    """Their ``worker_sid`` is the parent: given by position and by name, it is given twice."""
+    with pytest.raises(TypeError, match="multiple values for argument 'worker_sid'"):
+        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)  # type: ignore[misc]
     assert not api.calls
 
 

@@ -23,6 +23,7 @@ from taskrouter_async import (
     _retry,
 )
 
+from .helpers import reservation_json
 from .loopback import Conn, LoopbackServer, Request
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
@@ -77,7 +78,7 @@ def _mixed_server() -> LoopbackServer:
         elif step == "503":
             await conn.respond(503, "")
         else:
-            body = {"sid": RESERVATION_SID, "reservation_status": "accepted"}
+            body = reservation_json(status="accepted")
             await conn.respond(200, json.dumps(body), headers=[("ETag", '"v2"')])
 
     server = LoopbackServer(handler, lifetime=60)
