@@ -26,6 +26,7 @@ from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservation
 
 __all__ = [
     "ResponseShapeError",
+    "as_utc",
     "decode_form",
     "describe_form_error",
     "encode_form",
@@ -150,9 +151,14 @@ def _form_problems(exc: BaseException, field: str | None) -> list[str]:
 # --- models -> JSON (for output meant for people and pipes) ---------------------------------
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already (as the API's are)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def format_timestamp(moment: datetime) -> str:
-    """A UTC datetime the way the API writes it: ``2014-05-14T10:50:02Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A datetime the way the API writes it, in UTC: ``2014-05-14T10:50:02Z``."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _json_out = cattrs.Converter()
@@ -184,10 +190,9 @@ def _strict_int(value: object, _: object) -> int:
 
 
 def _timestamp(value: object, _: object) -> datetime:
-    """ISO 8601 as Twilio sends it (``2014-05-14T10:50:02Z``), always returned timezone-aware."""
+    """ISO 8601 as Twilio sends it (``2014-05-14T10:50:02Z``), always returned as an aware UTC datetime."""
     text = _strict_str(value, None)
-    parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return as_utc(datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text))
 
 
 def _status_or_text(value: object, _: object) -> ReservationStatus | str | None:

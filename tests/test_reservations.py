@@ -18,6 +18,7 @@ from taskrouter_async import (
     WorkerReservation,
     WorkerReservationUpdate,
 )
+from taskrouter_async._converter import unstructure_reservation
 
 from .helpers import BASE_URL, TASK, WORKER, Kind, page_json, reservation_json, reservation_sids
 from .sids import RESERVATION_SID, WORKER_SID, WORKSPACE_SID
@@ -85,10 +86,19 @@ async def test_null_fields_are_none(client: AsyncTaskRouter, api: respx.MockRout
     assert reservation == TaskReservation()
 
 
-async def test_dates_with_offsets_stay_aware(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    api.get(TASK.path()).respond(200, json=reservation_json(date_updated="2014-05-15T18:03:42+02:00"))
+@pytest.mark.parametrize(
+    "sent",
+    ["2014-05-15T18:03:42+02:00", "2014-05-15T10:33:42-05:30", "2014-05-15T16:03:42+00:00", "2014-05-15T16:03:42"],
+)
+async def test_dates_with_offsets_are_converted_to_utc(
+    sent: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    api.get(TASK.path()).respond(200, json=reservation_json(date_updated=sent))
     reservation = await client.task_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
     assert reservation.date_updated == datetime(2014, 5, 15, 16, 3, 42, tzinfo=timezone.utc)
+    assert reservation.date_updated.tzinfo is timezone.utc  # not merely the same instant: UTC fields
+    assert (reservation.date_updated.hour, reservation.date_updated.minute) == (16, 3)
+    assert unstructure_reservation(reservation)["date_updated"] == "2014-05-15T16:03:42Z"  # what the CLI prints
 
 
 # --- update --------------------------------------------------------------------------------
