@@ -122,7 +122,8 @@ class FakeTaskRouter:
         """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
 
         ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
-        ``clock`` stamps ``date_created``/``date_updated``; ``seed`` makes generated SIDs repeatable.
+        ``clock`` stamps ``date_created``/``date_updated`` (a naive reading is UTC); ``seed`` makes
+        generated SIDs repeatable.
         """
         self.account_sid = check_sid(account_sid, "AC", "account_sid")
         self.auth_token = auth_token
