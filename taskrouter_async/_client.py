@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import logging
+import math
 import os
 import platform
 import re
@@ -126,7 +127,7 @@ class AsyncTaskRouter:
             secrets=(token.encode(), password.encode()),
             timeout=_timeout(timeout),
             max_retries=_max_retries(max_retries),
-            max_retry_after=float(max_retry_after),
+            max_retry_after=_max_retry_after(max_retry_after),
         )
         owns_http = http_client is None
         if http_client is None:
@@ -183,7 +184,9 @@ class AsyncTaskRouter:
                 settings,
                 timeout=settings.timeout if timeout is None else _timeout(timeout),
                 max_retries=settings.max_retries if max_retries is None else _max_retries(max_retries),
-                max_retry_after=settings.max_retry_after if max_retry_after is None else float(max_retry_after),
+                max_retry_after=settings.max_retry_after
+                if max_retry_after is None
+                else _max_retry_after(max_retry_after),
             ),
             self._http,
             self._transport,
@@ -439,11 +442,31 @@ def _origin_text(url: str) -> str:
 
 
 def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """Every phase a positive, finite number of seconds, or ``None`` (no limit) inside an httpx.Timeout."""
     if isinstance(timeout, httpx.Timeout):
+        for phase, seconds in timeout.as_dict().items():
+            if seconds is not None and not _is_positive_seconds(seconds):
+                raise ValidationError(
+                    f"the {phase} timeout must be a positive number of seconds, or None for no limit, got {seconds!r}"
+                )
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValidationError(f"timeout must be a positive number of seconds or an httpx.Timeout, got {timeout!r}")
+    if not _is_positive_seconds(timeout):
+        raise ValidationError(
+            "timeout must be a positive number of seconds such as 10.0, or an httpx.Timeout "
+            f"(httpx.Timeout(None) for no limit), got {timeout!r}"
+        )
     return httpx.Timeout(float(timeout))
+
+
+def _is_positive_seconds(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _max_retry_after(max_retry_after: float) -> float:
+    valid = isinstance(max_retry_after, (int, float)) and not isinstance(max_retry_after, bool)
+    if not valid or not math.isfinite(max_retry_after) or max_retry_after < 0:
+        raise ValidationError(f"max_retry_after must be a number of seconds, 0 or more, got {max_retry_after!r}")
+    return float(max_retry_after)
 
 
 def _max_retries(max_retries: int) -> int:

@@ -188,9 +188,16 @@ def _integer(low: int | None = None, high: int | None = None) -> Callable[[objec
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValidationError(f"{attribute.name} must be an integer, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
-            raise ValidationError(f"{attribute.name} must be in {low}..{high}, got {value}")
+            raise ValidationError(f"{attribute.name} must be {_range_text(low, high)}, got {value}")
 
     return check
+
+
+def _range_text(low: int | None, high: int | None) -> str:
+    """``in 2..250``, ``0 or more`` or ``250 or less``: an open end is left unsaid."""
+    if low is not None and high is not None:
+        return f"in {low}..{high}"
+    return f"{low} or more" if low is not None else f"{high} or less"
 
 
 def _sid(prefix: str) -> Callable[[object, attrs.Attribute[Any], object], None]:

@@ -146,7 +146,7 @@ def test_secrets_in_params_are_not_in_repr() -> None:
         ({"redirect_call_sid": ACTIVITY_SID}, "redirect_call_sid must be a Call SID"),
         ({"timeout": "30"}, "timeout must be an integer"),
         ({"timeout": True}, "timeout must be an integer"),
-        ({"timeout": -1}, "timeout must be in 0"),
+        ({"timeout": -1}, "timeout must be 0 or more, got -1"),
         ({"max_participants": 1}, "max_participants must be in 2..250"),
         ({"max_participants": 251}, "max_participants must be in 2..250"),
         ({"muted": "false"}, "muted must be True or False"),
@@ -173,6 +173,13 @@ def test_secrets_in_params_are_not_in_repr() -> None:
 def test_bad_update_values_are_refused_when_built(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         TaskReservationUpdate(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["timeout", "dequeue_timeout", "call_timeout"])
+def test_a_negative_timeout_field_says_what_is_allowed(field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        TaskReservationUpdate(**{field: -5})  # type: ignore[arg-type]
+    assert str(caught.value) == f"{field} must be 0 or more, got -5"
 
 
 def test_validation_errors_are_value_errors() -> None:
