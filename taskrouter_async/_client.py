@@ -27,7 +27,7 @@ from ._errors import (
     readable_response,
 )
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
-from ._sids import check_sid
+from ._sids import check_credential_sid
 from ._transports import PooledTransport
 from ._version import __version__
 
@@ -364,17 +364,26 @@ def _describe(exc: httpx.TransportError) -> str:
 def _credentials(
     account_sid: str | None, auth_token: str | None, api_key: str | None, api_secret: str | None
 ) -> tuple[str, str]:
-    """The Basic-auth user and password: explicit arguments if any are given, else the environment."""
+    """The Basic-auth user and password: explicit arguments if any are given, else the environment.
+
+    A SID that fails its check is never echoed (it may be a secret in the wrong place); the error
+    names the argument or environment variable it came from.
+    """
+    account_sid_name, api_key_name = "account_sid", "api_key"
     if not any((account_sid, auth_token, api_key, api_secret)):
         env = os.environ
         account_sid, auth_token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
         api_key, api_secret = env.get("TWILIO_API_KEY"), env.get("TWILIO_API_SECRET")
+        account_sid_name, api_key_name = (
+            "TWILIO_ACCOUNT_SID (from the environment)",
+            "TWILIO_API_KEY (from the environment)",
+        )
     if account_sid is not None:
-        check_sid(account_sid, "AC", "account_sid")
+        check_credential_sid(account_sid, "AC", account_sid_name)
     if api_key or api_secret:
         if not (api_key and api_secret):
             raise ValidationError("api_key and api_secret go together: pass both, or neither")
-        return check_sid(api_key, "SK", "api_key"), api_secret
+        return check_credential_sid(api_key, "SK", api_key_name), api_secret
     if account_sid and auth_token:
         return account_sid, auth_token
     raise ValidationError(
@@ -404,16 +413,21 @@ def _checked_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as exc:
         raise ValidationError(f"base_url is not a URL: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValidationError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
-    if url.query or url.fragment or url.userinfo:
+    if url.query or url.fragment or url.userinfo:  # before any message that shows base_url
         raise ValidationError("base_url must not carry a query, fragment or credentials")
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(f"base_url must be an absolute http(s) URL, got {_shown_url(base_url)}")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ValidationError(
-            f"base_url {base_url!r} is plain http to a non-loopback host; use https, "
+            f"base_url {_shown_url(base_url)} is plain http to a non-loopback host; use https, "
             "or pass allow_insecure_http=True if you really mean it"
         )
     return str(url).rstrip("/")
+
+
+def _shown_url(url: str) -> str:
+    """A URL for an error message, unless it has an ``@`` and so may carry a user and password."""
+    return "(not shown: it has an '@', so it may carry credentials)" if "@" in url else repr(url)
 
 
 def _is_loopback(host: str) -> bool:

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -22,6 +23,7 @@ from taskrouter_async import (
     ValidationError,
     _retry,
 )
+from taskrouter_async.testing import FakeTaskRouter
 
 from .loopback import Conn, LoopbackServer, Request
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
@@ -58,6 +60,76 @@ def test_repr_and_str_hide_credentials() -> None:
     ):
         for obj in (client, client.with_options(max_retries=0), client._settings, client.task_reservations):
             assert_no_secret(repr(obj) + str(obj))
+
+
+def assert_not_even_in_part(secret: str, exc: BaseException) -> None:
+    """No 8-character run of ``secret`` in the exception's text, repr or traceback."""
+    text = str(exc) + repr(exc) + "".join(traceback.format_exception(exc))
+    assert not [secret[i : i + 8] for i in range(len(secret) - 7) if secret[i : i + 8] in text]
+
+
+LONG_SECRET = "a-very-long-auth-token-" + "x" * 80  # longer than any shortened repr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "named", "secret"),
+    [
+        ({"account_sid": AUTH_TOKEN, "auth_token": ACCOUNT_SID}, {}, "account_sid", AUTH_TOKEN),
+        ({"account_sid": LONG_SECRET, "auth_token": ACCOUNT_SID}, {}, "account_sid", LONG_SECRET),
+        ({"account_sid": ACCOUNT_SID, "api_key": API_SECRET, "api_secret": API_KEY}, {}, "api_key", API_SECRET),
+        ({"api_key": AUTH_TOKEN, "api_secret": AUTH_TOKEN}, {}, "api_key", AUTH_TOKEN),
+        (
+            {"account_sid": None, "auth_token": None},
+            {"TWILIO_ACCOUNT_SID": AUTH_TOKEN, "TWILIO_AUTH_TOKEN": ACCOUNT_SID},
+            "TWILIO_ACCOUNT_SID",
+            AUTH_TOKEN,
+        ),
+        (
+            {"account_sid": None, "auth_token": None},
+            {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_API_KEY": API_SECRET, "TWILIO_API_SECRET": API_KEY},
+            "TWILIO_API_KEY",
+            API_SECRET,
+        ),
+    ],
+    ids=["swapped", "swapped-long", "api-key-swapped", "api-key-is-token", "env-account-sid", "env-api-key"],
+)
+def test_a_secret_in_a_sid_position_is_never_echoed(
+    make_client: Callable[..., AsyncTaskRouter],
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: dict[str, str | None],
+    environment: dict[str, str],
+    named: str,
+    secret: str,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        make_client(**arguments)
+    message = str(caught.value)
+    assert message.startswith(f"{named} ")
+    assert "SID (" in message  # says what shape was expected
+    assert "not shown" in message
+    assert_not_even_in_part(secret, caught.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"account_sid": AUTH_TOKEN}, {"api_key": API_SECRET, "api_secret": API_KEY}],
+    ids=["account_sid", "api_key"],
+)
+def test_the_fake_does_not_echo_a_secret_in_a_sid_position_either(options: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="not shown") as caught:
+        FakeTaskRouter(**options)
+    assert_not_even_in_part(next(iter(options.values())), caught.value)
+
+
+@pytest.mark.parametrize("base_url", ["ftp://user:pw-s3cr3t-value@example.com", "user:pw-s3cr3t-value@example.com"])
+def test_a_base_url_with_credentials_is_refused_without_echoing_them(
+    make_client: Callable[..., AsyncTaskRouter], base_url: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        make_client(base_url=base_url)
+    assert_not_even_in_part("pw-s3cr3t-value", caught.value)
 
 
 def _mixed_server() -> LoopbackServer:
