@@ -136,10 +136,17 @@ class Reservations(Generic[R, U]):
         return collected
 
     def encode(self, params: U) -> bytes:
-        """The form body ``update`` sends for ``params``; checks they are this kind's update class."""
+        """The form body ``update`` sends for ``params``; checks they are this kind's update class and set
+        something (an empty update changes nothing: Twilio answers 400)."""
         if not isinstance(params, self._kind.update_params):
             raise ValidationError(f"expected {self._kind.update_params.__name__}, got {type(params).__name__}")
-        return encode_form(params)
+        body = encode_form(params)
+        if not body:
+            raise ValidationError(
+                f"{type(params).__name__}() sets no field, so the update would change nothing (Twilio answers 400): "
+                "set reservation_status or instruction, or use a helper such as accept()"
+            )
+        return body
 
     def pages(
         self,

@@ -16,7 +16,6 @@ from taskrouter_async import (
     TaskReservationUpdate,
     ValidationError,
     WorkerReservation,
-    WorkerReservationUpdate,
 )
 from taskrouter_async._converter import unstructure_reservation
 
@@ -126,10 +125,20 @@ async def test_update_with_etag_sends_if_match(kind: Kind, client: AsyncTaskRout
     assert route.calls.last.request.headers["If-Match"] == 'W/"42"'
 
 
-async def test_update_with_no_fields_sends_an_empty_body(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    route = api.post(WORKER.path()).respond(200, json=reservation_json())
-    await client.worker_reservations.update(WORKSPACE_SID, WORKER_SID, RESERVATION_SID, WorkerReservationUpdate())
-    assert route.calls.last.request.content == b""
+@pytest.mark.parametrize("params", [{}, {"status_callback_event": []}], ids=["nothing", "empty-list"])
+async def test_an_update_that_sets_nothing_is_refused_before_io(
+    kind: Kind, params: dict[str, object], client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    resource = kind.resource(client)
+    empty = kind.update_class(**params)
+    with pytest.raises(ValidationError, match=r"sets no field, so the update would change nothing"):
+        await resource.update(WORKSPACE_SID, kind.parent_sid, RESERVATION_SID, empty)
+    with pytest.raises(ValidationError, match="sets no field"):
+        resource.encode(empty)
+    results = await resource.update_all([(WORKSPACE_SID, kind.parent_sid, RESERVATION_SID, empty)])
+    assert isinstance(results[0].error, ValidationError)
+    assert "sets no field" in str(results[0].error)
+    assert not api.calls
 
 
 async def test_update_refuses_the_other_kinds_params(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
@@ -151,7 +160,7 @@ async def test_update_refuses_a_malformed_etag(etag: object, client: AsyncTaskRo
             WORKSPACE_SID,
             TASK.parent_sid,
             RESERVATION_SID,
-            TaskReservationUpdate(),
+            TaskReservationUpdate.accept(),
             etag=etag,  # type: ignore[arg-type]
         )
     assert not api.calls
