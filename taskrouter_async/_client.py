@@ -442,7 +442,7 @@ def _is_loopback(host: str) -> bool:
 def _same_origin(url: str, base_url: str) -> bool:
     try:
         a, b = httpx.URL(url), httpx.URL(base_url)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate, or an unencodable host
         return False
     return not a.userinfo and (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
@@ -450,7 +450,7 @@ def _same_origin(url: str, base_url: str) -> bool:
 def _origin_text(url: str) -> str:
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):
         return "an invalid URL"
     return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
 

@@ -7,6 +7,7 @@ The two kinds differ only in data: the parent path segment and SID prefix, wheth
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlencode
@@ -310,9 +311,17 @@ TaskReservations = Reservations[TaskReservation, TaskReservationUpdate]
 WorkerReservations = Reservations[WorkerReservation, WorkerReservationUpdate]
 
 
+#: What an If-Match value may hold: visible ASCII, with spaces inside (``"1", "2"`` lists ETags).
+#: httpx encodes header values as ASCII, and RFC 9110's entity-tag is made of these characters.
+_ETAG = re.compile(r"[!-~](?:[ -~]*[!-~])?")
+
+
 def _etag(etag: str | None) -> str | None:
-    if etag is not None and (not isinstance(etag, str) or not etag or "\n" in etag or "\r" in etag):
-        raise ValidationError(f"etag must be a non-empty single-line string, got {etag!r}")
+    if etag is not None and (not isinstance(etag, str) or not _ETAG.fullmatch(etag)):
+        raise ValidationError(
+            "etag must be an ETag as the API sent it: non-empty printable ASCII on one line, "
+            f"such as '\"3\"' or 'W/\"3\"', got {etag!r}"
+        )
     return etag
 
 

@@ -153,7 +153,7 @@ async def test_update_refuses_the_other_kinds_params(client: AsyncTaskRouter, ap
     assert not api.calls
 
 
-@pytest.mark.parametrize("etag", ["", "a\r\nX-Evil: 1", 42])
+@pytest.mark.parametrize("etag", ["", "a\r\nX-Evil: 1", 42, '"é"', '"1\udc80"', '"1"\x00', '\t"1"', '"1" '])
 async def test_update_refuses_a_malformed_etag(etag: object, client: AsyncTaskRouter, api: respx.MockRouter) -> None:
     with pytest.raises(ValidationError, match="etag"):
         await client.task_reservations.update(
@@ -346,6 +346,8 @@ async def test_worker_reservations_refuse_the_worker_filter(client: AsyncTaskRou
     [
         ("https://evil.example.com/v1/x", "refusing to send credentials"),
         (f"{BASE_URL}/v1/Workspaces/{WORKSPACE_SID}/Tasks/WT{'0' * 32}/Reservations", "is not a page of"),
+        (f"{BASE_URL}{TASK.path(None)}?PageToken=\udc80", "refusing to send credentials to an invalid URL"),
+        ("https://\udc80.example.com/v1/x", "refusing to send credentials to an invalid URL"),
     ],
 )
 async def test_pages_refuse_a_foreign_page_url(

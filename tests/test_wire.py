@@ -182,6 +182,40 @@ def test_a_negative_timeout_field_says_what_is_allowed(field: str) -> None:
     assert str(caught.value) == f"{field} must be 0 or more, got -5"
 
 
+LONE_SURROGATE = "x\udc80y"  # what errors="surrogateescape" leaves of the byte 0x80
+
+
+@pytest.mark.parametrize("cls", [TaskReservationUpdate, WorkerReservationUpdate])
+def test_no_field_accepts_text_that_cannot_be_encoded(cls: type[TaskReservationUpdate]) -> None:
+    """Every field, as a string and in a list: nothing unencodable gets past the params' own checks."""
+    for field in attrs.fields(cls):
+        for value in (LONE_SURROGATE, [LONE_SURROGATE], ["ok", LONE_SURROGATE]):
+            with pytest.raises(ValidationError) as caught:
+                cls(**{field.name: value})
+            assert LONE_SURROGATE not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("to", LONE_SURROGATE, r"to cannot be sent: it holds a lone surrogate \('\\udc80' at index 1\)"),
+        ("status_callback", "https://example.com/\udc80", "status_callback cannot be sent"),
+        ("call_record", "\ud800", "call_record cannot be sent"),
+        ("dequeue_status_callback_event", ["answered", LONE_SURROGATE], r"dequeue_status_callback_event\[1\] cannot"),
+        ("sip_auth_password", "hunter2\udc80", "sip_auth_password cannot be sent"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_when_built_and_named(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        TaskReservationUpdate(**{field: value})  # type: ignore[arg-type]
+    assert "hunter2" not in str(caught.value)
+
+
+def test_any_other_text_is_accepted_and_encoded_as_utf8() -> None:
+    params = TaskReservationUpdate(to="client:zoë 😀", dequeue_status_callback_event=["ü"])
+    assert encode_form(params) == b"DequeueStatusCallbackEvent=%C3%BC&To=client%3Azo%C3%AB+%F0%9F%98%80"
+
+
 def test_validation_errors_are_value_errors() -> None:
     with pytest.raises(ValueError, match="ReservationStatus"):
         WorkerReservationUpdate(reservation_status="nope")
