@@ -55,6 +55,8 @@ DEFAULT_MAX_RETRY_AFTER = 60.0
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 _HOST_LABEL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+#: TaskRouter's hosts: ``taskrouter.twilio.com`` and ``taskrouter[.{edge}].{region}.twilio.com``.
+_TWILIO_TASKROUTER_HOST = re.compile(rf"taskrouter(?:\.{_HOST_LABEL.pattern}){{0,2}}\.twilio\.com")
 _USER_AGENT = f"taskrouter-async/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
 
 
@@ -217,10 +219,23 @@ class AsyncTaskRouter:
         """The absolute URL of an API path such as ``/v1/Workspaces/WS…``."""
         return self._settings.base_url + path
 
-    def _check_same_origin(self, url: str) -> None:
-        """Refuse a URL with userinfo or on another scheme, host or port: credentials never leave ``base_url``."""
-        if not _same_origin(url, self._settings.base_url):
+    def _page_url(self, url: str) -> str:
+        """Where to request a page URL from the API (``next_page_url``) or the caller (``page_url``).
+
+        A URL on ``base_url``'s origin is used as it is. One on a Twilio TaskRouter host
+        (``https://taskrouter[.{edge}][.{region}].twilio.com``) is requested on ``base_url``
+        instead, path and query kept, as the official SDK does with every URL
+        (``Client.get_hostname``): page 2 of a regional list, or of a list read through a proxy,
+        stays on the configured host. Any other URL raises ValidationError: credentials never
+        leave ``base_url``.
+        """
+        base_url = self._settings.base_url
+        if _same_origin(url, base_url):
+            return url
+        twilio_path = _twilio_taskrouter_path(url)
+        if twilio_path is None:
             raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {self.base_url}")
+        return base_url + twilio_path
 
     async def _send(
         self,
@@ -445,6 +460,19 @@ def _same_origin(url: str, base_url: str) -> bool:
     except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate, or an unencodable host
         return False
     return not a.userinfo and (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _twilio_taskrouter_path(url: str) -> str | None:
+    """The path and query of an https URL on a Twilio TaskRouter host (default port, no userinfo), else None."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError):
+        return None
+    if parsed.scheme != "https" or parsed.port is not None or parsed.userinfo:
+        return None
+    if not _TWILIO_TASKROUTER_HOST.fullmatch(parsed.host):
+        return None
+    return parsed.raw_path.decode("ascii")
 
 
 def _origin_text(url: str) -> str:

@@ -198,11 +198,11 @@ class Reservations(Generic[R, U]):
         return Page(items=items, meta=attrs.evolve(meta, next_page_url=next_url))
 
     def _next_page_url(self, url: str, response: httpx.Response) -> str:
-        """An absolute next-page URL on our origin; a relative one is resolved against the request."""
+        """The absolute URL to request for a next page (see ``AsyncTaskRouter._page_url``); a relative
+        one is resolved against the request."""
         try:
-            absolute = str(response.request.url.join(url))
-            self._client._check_same_origin(absolute)
-        except (httpx.InvalidURL, ValidationError) as exc:
+            absolute = self._client._page_url(str(response.request.url.join(url)))
+        except (httpx.InvalidURL, UnicodeError, ValidationError) as exc:
             raise ResponseShapeError(f"next_page_url is unsafe: {exc}") from None
         if absolute == str(response.request.url):
             raise ResponseShapeError("next_page_url points back at the same page")
@@ -236,7 +236,7 @@ class Reservations(Generic[R, U]):
             return self._client._url(path) + (f"?{urlencode(query)}" if query else "")
         if query:
             raise ValidationError("page_url already carries the filters and page size: pass it alone")
-        self._client._check_same_origin(page_url)
+        page_url = self._client._page_url(page_url)
         if not page_url.startswith(self._client._url(path)):
             raise ValidationError(f"page_url is not a page of {path}")
         return page_url

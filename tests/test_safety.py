@@ -235,6 +235,122 @@ async def test_foreign_next_page_url_raises_and_sends_nothing(api: respx.MockRou
     assert len(api.calls) == 1
 
 
+PAGE_2_QUERY = "PageSize=2&Page=1&PageToken=PT1"
+
+
+@pytest.mark.parametrize(
+    ("options", "page_origin", "configured"),
+    [
+        ({"region": "ie1"}, "https://taskrouter.twilio.com", "https://taskrouter.ie1.twilio.com"),
+        ({"region": "ie1"}, "https://taskrouter.dublin.ie1.twilio.com", "https://taskrouter.ie1.twilio.com"),
+        (
+            {"region": "au1", "edge": "sydney"},
+            "https://taskrouter.au1.twilio.com",
+            "https://taskrouter.sydney.au1.twilio.com",
+        ),
+        ({"edge": "dublin"}, "https://TaskRouter.twilio.com:443", "https://taskrouter.dublin.us1.twilio.com"),
+        (
+            {"base_url": "https://proxy.example.com/twilio"},
+            "https://taskrouter.twilio.com",
+            "https://proxy.example.com/twilio",
+        ),
+        ({"base_url": "https://proxy.example.com"}, "https://taskrouter.ie1.twilio.com", "https://proxy.example.com"),
+        ({}, "https://taskrouter.ie1.twilio.com", BASE),
+    ],
+    ids=["region", "edge-and-region", "sydney", "edge-only", "proxy-with-prefix", "proxy", "default"],
+)
+async def test_a_next_page_url_on_a_twilio_host_is_requested_on_the_configured_host(
+    make_client: Callable[..., AsyncTaskRouter], options: dict[str, str], page_origin: str, configured: str
+) -> None:
+    """Like the official SDK's Client.get_hostname: path and query kept, host (and credentials) ours."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        next_url = f"{page_origin}{LIST_PATH}?{PAGE_2_QUERY}" if len(sent) == 1 else None
+        return httpx.Response(
+            200, json={"meta": {"key": "reservations", "next_page_url": next_url}, "reservations": []}
+        )
+
+    with respx.mock() as router:  # a request to any other host fails the test
+        router.get(url__startswith=configured + LIST_PATH).mock(side_effect=answer)
+        async with make_client(**options) as client:
+            assert client.base_url == configured
+            pages = [page async for page in client.task_reservations.pages(WORKSPACE_SID, TASK_SID)]
+    page_2 = f"{configured}{LIST_PATH}?{PAGE_2_QUERY}"
+    assert [str(request.url) for request in sent] == [configured + LIST_PATH, page_2]
+    assert pages[0].next_page_url == page_2  # what pages(page_url=...) resumes from
+    assert sent[1].headers["Authorization"] == sent[0].headers["Authorization"]
+
+
+async def test_a_page_url_on_a_twilio_host_resumes_on_the_configured_host(
+    make_client: Callable[..., AsyncTaskRouter],
+) -> None:
+    regional = "https://taskrouter.ie1.twilio.com"
+    with respx.mock() as router:
+        route = router.get(url__startswith=regional + LIST_PATH).respond(
+            200, json={"meta": {"key": "reservations", "next_page_url": None}, "reservations": []}
+        )
+        async with make_client(region="ie1") as client:
+            page_url = f"{BASE}{LIST_PATH}?{PAGE_2_QUERY}"
+            assert [p async for p in client.task_reservations.pages(WORKSPACE_SID, TASK_SID, page_url=page_url)]
+    assert str(route.calls.last.request.url) == f"{regional}{LIST_PATH}?{PAGE_2_QUERY}"
+
+
+@pytest.mark.parametrize(
+    "next_page_url",
+    [
+        "https://evil.example.com" + LIST_PATH,
+        "https://api.twilio.com" + LIST_PATH,
+        "https://evil.twilio.com" + LIST_PATH,
+        "https://xtaskrouter.twilio.com" + LIST_PATH,
+        "https://taskrouter.a.b.ie1.twilio.com" + LIST_PATH,
+        "https://taskrouter.twilio.com.evil.example.com" + LIST_PATH,
+        "https://taskrouter.ie1.twilio.com.evil.example.com" + LIST_PATH,
+        "https://taskrouter.twilio.com:8443" + LIST_PATH,
+        "http://taskrouter.twilio.com" + LIST_PATH,
+        "http://taskrouter.ie1.twilio.com" + LIST_PATH,
+        "https://user:pass@taskrouter.twilio.com" + LIST_PATH,
+        "https://taskrouter_ie1.twilio.com" + LIST_PATH,
+    ],
+)
+@pytest.mark.parametrize(
+    "options", [{"region": "ie1"}, {"base_url": "https://proxy.example.com"}], ids=["region", "proxy"]
+)
+async def test_every_other_foreign_next_page_url_is_still_refused(
+    make_client: Callable[..., AsyncTaskRouter], options: dict[str, str], next_page_url: str
+) -> None:
+    page = {"meta": {"key": "reservations", "next_page_url": next_page_url}, "reservations": []}
+    with respx.mock() as router:
+        route = router.get().respond(200, json=page)
+        async with make_client(**options) as client:
+            with pytest.raises(APIResponseValidationError, match="next_page_url is unsafe"):
+                async for _ in client.task_reservations.pages(WORKSPACE_SID, TASK_SID):
+                    pass
+    assert route.call_count == 1
+
+
+async def test_a_proxy_gets_page_2_of_a_twilio_paged_list_on_real_sockets(
+    make_client: Callable[..., AsyncTaskRouter],
+) -> None:
+    """A proxy in front of Twilio passes Twilio's bodies on unchanged: their page URLs name Twilio's host."""
+
+    async def proxy(request: Request, conn: Conn) -> None:
+        next_url = f"{BASE}{LIST_PATH}?{PAGE_2_QUERY}" if len(server.requests) == 1 else None
+        page = {"meta": {"key": "reservations", "next_page_url": next_url}, "reservations": []}
+        await conn.respond(200, json.dumps(page))
+
+    with LoopbackServer(proxy, lifetime=30) as server, anyio.fail_after(10):
+        async with make_client(base_url=server.url + "/twilio") as client:
+            pages = [page async for page in client.task_reservations.pages(WORKSPACE_SID, TASK_SID)]
+    assert len(pages) == 2
+    assert [request.target for request in server.requests] == [
+        "/twilio" + LIST_PATH,
+        f"/twilio{LIST_PATH}?{PAGE_2_QUERY}",
+    ]
+    assert all(request.headers["authorization"].startswith("Basic ") for request in server.requests)
+
+
 async def test_relative_next_page_url_on_the_same_origin_is_followed(api: respx.MockRouter) -> None:
     first = {"meta": {"key": "reservations", "next_page_url": LIST_PATH + "?PageToken=PT1"}, "reservations": []}
     last = {"meta": {"key": "reservations", "next_page_url": None}, "reservations": []}
