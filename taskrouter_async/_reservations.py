@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urlencode
@@ -30,6 +31,7 @@ __all__ = [
     "TASK",
     "WORKER",
     "ItemIterator",
+    "PageHistory",
     "PageIterator",
     "PreparedUpdate",
     "ReservationKind",
@@ -42,6 +44,8 @@ R = TypeVar("R", bound=Reservation)
 U = TypeVar("U", bound=ReservationUpdate)
 
 MAX_PAGE_SIZE = 1000
+#: Page URLs each list iteration remembers exactly (see ``PageHistory``).
+RECENT_PAGES = 64
 
 
 @attrs.frozen
@@ -188,11 +192,16 @@ class Reservations(Generic[R, U]):
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, None)
         return ItemIterator(PageIterator(self._page, first_url), limit)
 
-    async def _page(self, url: str) -> Page[R]:
+    async def _page(self, url: str, history: PageHistory) -> Page[R]:
+        """One page of a list; ``history`` holds the iteration's page URLs, to stop a loop of pages."""
         response, body = await self._client._send("GET", url)
         try:
             items, meta = structure_page(_json(body), self._kind.model)
-            next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, response)
+            next_url = None
+            if meta.next_page_url:  # null or "": the last page
+                next_url = self._next_page_url(meta.next_page_url, response)
+                if history.seen(next_url):
+                    raise ResponseShapeError("next_page_url points back at a page this list already read (a loop)")
         except ResponseShapeError as exc:
             raise _shape_error(exc, response, body) from None
         return Page(items=items, meta=attrs.evolve(meta, next_page_url=next_url))
@@ -201,12 +210,9 @@ class Reservations(Generic[R, U]):
         """The absolute URL to request for a next page (see ``AsyncTaskRouter._page_url``); a relative
         one is resolved against the request."""
         try:
-            absolute = self._client._page_url(str(response.request.url.join(url)))
+            return self._client._page_url(str(response.request.url.join(url)))
         except (httpx.InvalidURL, UnicodeError, ValidationError) as exc:
             raise ResponseShapeError(f"next_page_url is unsafe: {exc}") from None
-        if absolute == str(response.request.url):
-            raise ResponseShapeError("next_page_url points back at the same page")
-        return absolute
 
     def _first_page_url(
         self,
@@ -259,21 +265,51 @@ class Reservations(Generic[R, U]):
             raise _shape_error(exc, response, body) from None
 
 
+class PageHistory:
+    """The page URLs of one iteration over a list, to catch a ``next_page_url`` that leads back.
+
+    Memory is bounded whatever the list's length. The last ``RECENT_PAGES`` URLs are kept, so a
+    loop through that many pages or fewer (page 1 -> 2 -> 1) is caught before any page is
+    requested twice. A longer loop is caught by Brent's cycle detection: one saved URL, compared
+    with every new one and moved forward to the newest whenever the steps since it reach a power
+    of two, so any loop is found after at most about twice its length of extra pages.
+    """
+
+    def __init__(self, first_url: str) -> None:
+        self._recent: deque[str] = deque([first_url], maxlen=RECENT_PAGES)
+        self._saved = first_url
+        self._steps = 0
+        self._power = 1
+
+    def seen(self, url: str) -> bool:
+        """Whether ``url`` is a page this iteration already requested; if not, it is remembered."""
+        if url == self._saved or url in self._recent:
+            return True
+        self._recent.append(url)
+        self._steps += 1
+        if self._steps == self._power:
+            self._saved, self._steps, self._power = url, 0, self._power * 2
+        return False
+
+
 class PageIterator(AsyncIterator[Page[R]]):
     """The pages of a list, fetched one request at a time as they are asked for.
 
-    An iterator object rather than an async generator: it holds nothing between pages, so
-    breaking out of ``async for`` early needs no cleanup on asyncio or trio.
+    An iterator object rather than an async generator: it holds nothing between pages but the
+    URL history that stops a loop, so breaking out of ``async for`` early needs no cleanup on
+    asyncio or trio.
     """
 
-    def __init__(self, fetch_page: Callable[[str], Awaitable[Page[R]]], first_url: str) -> None:
+    def __init__(self, fetch_page: Callable[[str, PageHistory], Awaitable[Page[R]]], first_url: str) -> None:
         self._fetch_page = fetch_page
+        first_url = str(httpx.URL(first_url))  # the form later page URLs are compared in
         self._next_url: str | None = first_url
+        self._history = PageHistory(first_url)
 
     async def __anext__(self) -> Page[R]:
         if self._next_url is None:
             raise StopAsyncIteration
-        page = await self._fetch_page(self._next_url)
+        page = await self._fetch_page(self._next_url, self._history)
         self._next_url = page.next_page_url
         return page
 

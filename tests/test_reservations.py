@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 
 import httpx
@@ -18,6 +19,7 @@ from taskrouter_async import (
     WorkerReservation,
 )
 from taskrouter_async._converter import unstructure_reservation
+from taskrouter_async._reservations import RECENT_PAGES, PageHistory
 
 from .helpers import BASE_URL, TASK, WORKER, Kind, page_json, reservation_json, reservation_sids
 from .sids import RESERVATION_SID, WORKER_SID, WORKSPACE_SID
@@ -274,6 +276,123 @@ async def test_a_relative_next_page_url_stays_on_the_base_url(client: AsyncTaskR
     route = api.get(path).mock(side_effect=[respx.MockResponse(200, json=first), respx.MockResponse(200, json=last)])
     assert len([r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]) == 1
     assert str(route.calls[1].request.url) == f"{BASE_URL}{path}?PageSize=1&PageToken=X"
+
+
+# --- loops of pages and the last page ---------------------------------------------------------
+
+
+def serve_page_graph(
+    api: respx.MockRouter, next_of: Callable[[int], int | None], *, relative: bool = False
+) -> respx.Route:
+    """Serve pages 0, 1, 2, ... of one list; page ``n`` links to page ``next_of(n)`` (0 is the bare list URL)."""
+    path = TASK.path(None)
+    requests = 0
+
+    def url_of(page: int) -> str:
+        local = path if page == 0 else f"{path}?PageToken=P{page}"
+        return local if relative else BASE_URL + local
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal requests
+        requests += 1
+        assert requests <= 2000, "the client is looping through pages"
+        token = request.url.params.get("PageToken")
+        page = 0 if token is None else int(token[1:])
+        following = next_of(page)
+        meta = {"key": "reservations", "next_page_url": None if following is None else url_of(following)}
+        return httpx.Response(200, json={"meta": meta, "reservations": [reservation_json(f"WR{page:032x}")]})
+
+    return api.get(path).mock(side_effect=answer)
+
+
+async def collect_sids(reservations: AsyncIterator[TaskReservation], into: list[str | None]) -> None:
+    async for reservation in reservations:
+        into.append(reservation.sid)
+
+
+@pytest.mark.parametrize(
+    ("links", "pages_read"),
+    [
+        ({0: 0}, 1),  # a page pointing at itself
+        ({0: 1, 1: 0}, 2),  # page 1 -> page 2 -> page 1
+        ({0: 1, 1: 2, 2: 1}, 3),
+        ({**{n: n + 1 for n in range(63)}, 63: 0}, 64),  # as long a loop as is remembered exactly
+    ],
+    ids=["self", "back-and-forth", "tail", "window"],
+)
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+async def test_pages_that_lead_back_end_in_an_error_before_any_page_is_read_twice(
+    links: dict[int, int], pages_read: int, relative: bool, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    route = serve_page_graph(api, links.get, relative=relative)
+    seen: list[str | None] = []
+    with pytest.raises(APIResponseValidationError, match="points back at a page this list already read"):
+        await collect_sids(client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid), seen)
+    assert route.call_count == pages_read
+    assert len(set(seen)) == len(seen) == pages_read - 1  # the page that leads back is the error
+
+
+async def test_a_loop_longer_than_the_remembered_pages_is_caught_too(
+    client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    start, length = 5, 150  # pages 0..4, then 5 -> 6 -> ... -> 154 -> 5
+    route = serve_page_graph(api, lambda n: n + 1 if n + 1 < start + length else start)
+    with pytest.raises(APIResponseValidationError, match="already read"):
+        async for _ in client.task_reservations.pages(WORKSPACE_SID, TASK.parent_sid):
+            pass
+    assert start + length < route.call_count <= 2 * (start + length) + length  # Brent's bound
+
+
+async def test_a_long_list_without_loops_is_read_to_the_end(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    route = serve_page_graph(api, lambda n: n + 1 if n < 299 else None)
+    assert len([r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]) == 300
+    assert route.call_count == 300
+
+
+async def test_a_new_iteration_may_read_the_same_pages_again(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    route = serve_page_graph(api, lambda n: n + 1 if n < 2 else None)
+    for _ in range(2):
+        assert len([r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]) == 3
+    assert route.call_count == 6
+
+
+@pytest.mark.parametrize("last", [None, ""], ids=["null", "empty"])
+async def test_an_empty_next_page_url_ends_the_list_like_null(
+    last: str | None, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    path = TASK.path(None)
+    page = page_json(path, reservation_sids(2), page=0, page_size=2, next_token=None)
+    page["meta"]["next_page_url"] = last
+    route = api.get(path).respond(200, json=page)
+    pages = [p async for p in client.task_reservations.pages(WORKSPACE_SID, TASK.parent_sid)]
+    assert [r.sid for r in pages[0].items] == reservation_sids(2)
+    assert pages[0].next_page_url is None
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(("mu", "length"), [(0, 1), (0, 2), (3, 64), (0, 65), (10, 200), (1000, 3), (7, 5000)])
+def test_page_history_finds_every_loop_in_bounded_memory(mu: int, length: int) -> None:
+    """URL i leads to i + 1 until ``mu + length``, which leads back to ``mu``."""
+    history = PageHistory("u0")
+    step = 0
+    position = 0
+    while True:
+        step += 1
+        position = position + 1 if position + 1 < mu + length else mu
+        if history.seen(f"u{position}"):
+            break
+        assert step <= 2 * max(mu + 1, length) + length, "Brent's bound"
+        assert len(history._recent) <= RECENT_PAGES
+    if length <= RECENT_PAGES:
+        assert step == mu + length  # the first repeat itself
+    else:
+        assert mu + length <= step <= 2 * max(mu + 1, length) + length
+
+
+def test_page_history_has_no_false_alarms() -> None:
+    history = PageHistory("u0")
+    assert not any(history.seen(f"u{i}") for i in range(1, 20_000))
+    assert len(history._recent) == RECENT_PAGES
 
 
 @pytest.mark.parametrize(
