@@ -58,7 +58,7 @@ def test_repr_and_str_hide_credentials() -> None:
         AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN),
         AsyncTaskRouter(ACCOUNT_SID, api_key=API_KEY, api_secret=API_SECRET),
     ):
-        for obj in (client, client.with_options(max_retries=0), client._settings, client.task_reservations):
+        for obj in (client, client.with_options(max_retries=0), client._pipeline.settings, client.task_reservations):
             assert_no_secret(repr(obj) + str(obj))
 
 
@@ -330,6 +330,7 @@ async def test_every_other_foreign_next_page_url_is_still_refused(
     assert route.call_count == 1
 
 
+@pytest.mark.usefixtures("engine")
 async def test_a_proxy_gets_page_2_of_a_twilio_paged_list_on_real_sockets(
     make_client: Callable[..., AsyncTaskRouter],
 ) -> None:
