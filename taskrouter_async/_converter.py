@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ResponseShapeError",
+    "as_utc",
     "decode_form",
     "describe_form_error",
     "encode_form",
@@ -252,10 +253,14 @@ def _form_text(value: object) -> str | None:
 # --- models -> JSON (for output meant for people and pipes) ---------------------------------
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already (as the API's are)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def format_timestamp(moment: datetime) -> str:
     """A datetime the way the API writes it, in UTC: ``2014-05-14T10:50:02Z`` (naive ones are taken as UTC)."""
-    utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _unstructure_page(page: Page[Any]) -> dict[str, Any]:
@@ -346,10 +351,9 @@ def _strict_int(value: object, _: object) -> int:
 
 
 def _timestamp(value: object, _: object) -> datetime:
-    """ISO 8601 as Twilio sends it (``2014-05-14T10:50:02Z``), always returned timezone-aware."""
+    """ISO 8601 as Twilio sends it (``2014-05-14T10:50:02Z``), always returned as an aware UTC datetime."""
     text = _strict_str(value, None)
-    parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return as_utc(datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text))
 
 
 def _status_or_text(value: object, _: object) -> ReservationStatus | str:
