@@ -37,6 +37,10 @@ from ._errors import (
     RateLimitError,
     TaskRouterError,
     ValidationError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookPayloadTooLargeError,
+    WebhookSignatureError,
 )
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
@@ -89,6 +93,10 @@ __all__ = [
     "TaskReservations",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
     "WorkerReservation",
     "WorkerReservationUpdate",
     "WorkerReservations",
