@@ -146,7 +146,7 @@ def test_a_repeated_parameter_is_refused() -> None:
 
 def test_values_that_are_not_text_are_refused() -> None:
     with pytest.raises(WebhookPayloadError, match="TaskAge must be text"):
-        AssignmentCallback.from_form({**ASSIGNMENT, "TaskAge": 47})  # type: ignore[dict-item]
+        AssignmentCallback.from_form({**ASSIGNMENT, "TaskAge": 47})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

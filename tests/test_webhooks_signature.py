@@ -277,7 +277,7 @@ def test_params_must_be_text() -> None:
     with pytest.raises(ValidationError):
         compute_signature("t", "https://example.com", [("A", 1)])  # type: ignore[list-item]
     with pytest.raises(ValidationError):
-        compute_signature("t", "https://example.com", {"A": 1})  # type: ignore[dict-item]
+        compute_signature("t", "https://example.com", {"A": 1})  # type: ignore[arg-type]
 
 
 # --- verify_request: the one-call check for any framework -----------------------------------------
