@@ -30,6 +30,7 @@ from ._converter import decode_form, describe_form_error, format_timestamp
 from ._enums import ReservationStatus
 from ._errors import ValidationError
 from ._fake_callbacks import (
+    ASSIGNMENT_TIMEOUT,
     ASGIApp,
     CallbackDelivery,
     CallbackTargets,
@@ -236,7 +237,7 @@ class FakeTaskRouter:
         assignment_url: str | None = None,
         event_url: str | None = None,
         app: ASGIApp | None = None,
-        timeout: float = 5.0,
+        timeout: float = ASSIGNMENT_TIMEOUT,
     ) -> None:
         """Send assignment callbacks to ``assignment_url`` and event callbacks to ``event_url``.
 

@@ -26,6 +26,7 @@ from .webhooks._instructions import AssignmentInstruction
 from .webhooks._signature import SIGNATURE_HEADER, compute_signature
 
 __all__ = [
+    "ASSIGNMENT_TIMEOUT",
     "ASGIApp",
     "Answer",
     "CallbackDelivery",

@@ -15,8 +15,9 @@ module against: a repeated name contributes each distinct value once, values sor
 tried both without its port and with it (the default port if none is given), rebuilt with
 ``urllib.parse`` as the SDK does; a JSON body is covered by the ``bodySHA256`` query parameter.
 
-Hand-written rather than imported from ``twilio``: that package is a large synchronous SDK, and
-the compare must be constant-time (``hmac.compare_digest``), which the SDK's is not.
+Hand-written rather than imported from ``twilio``: that package is a large synchronous SDK to
+pull in for one function, and its compare is a Python loop that returns early on a length
+mismatch, where this one is ``hmac.compare_digest``.
 """
 
 from __future__ import annotations
