@@ -38,6 +38,10 @@ from ._errors import (
     RateLimitError,
     TaskRouterError,
     ValidationError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookPayloadTooLargeError,
+    WebhookSignatureError,
 )
 from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
@@ -93,6 +97,10 @@ __all__ = [
     "TaskReservations",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
     "WorkerReservation",
     "WorkerReservationUpdate",
     "WorkerReservations",

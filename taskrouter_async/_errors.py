@@ -24,6 +24,10 @@ __all__ = [
     "RateLimitError",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
 ]
 
 _SNIPPET_CHARS = 200
@@ -39,6 +43,26 @@ class ValidationError(TaskRouterError, ValueError):
 
 class ClientClosedError(TaskRouterError, RuntimeError):
     """The client was closed (``aclose()`` or the end of its ``async with``): no request can be sent."""
+
+
+class WebhookError(TaskRouterError):
+    """A request that claims to come from TaskRouter (a callback) and cannot be trusted or read."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The ``X-Twilio-Signature`` header is missing or does not match: answer 403, do not read the body."""
+
+
+class WebhookPayloadError(WebhookError, ValueError):
+    """A signed callback whose body is malformed; ``field`` names the offending parameter when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class WebhookPayloadTooLargeError(WebhookPayloadError):
+    """The callback body is larger than the configured limit (it was not read to the end)."""
 
 
 class APIError(TaskRouterError):
