@@ -46,7 +46,14 @@ from ._errors import (
 from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from ._reservations import Reservations, TaskReservations, WorkerReservations
+from ._raw_response import RawResponse
+from ._reservations import Reservations
+from ._resource_types import (
+    TaskReservations,
+    TaskReservationsWithRawResponse,
+    WorkerReservations,
+    WorkerReservationsWithRawResponse,
+)
 from ._version import __version__
 
 _setup_logging_from_env()
@@ -85,6 +92,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitError",
+    "RawResponse",
     "RecordingChannels",
     "Region",
     "Reservation",
@@ -95,6 +103,7 @@ __all__ = [
     "TaskReservation",
     "TaskReservationUpdate",
     "TaskReservations",
+    "TaskReservationsWithRawResponse",
     "TaskRouterError",
     "ValidationError",
     "WebhookError",
@@ -104,5 +113,6 @@ __all__ = [
     "WorkerReservation",
     "WorkerReservationUpdate",
     "WorkerReservations",
+    "WorkerReservationsWithRawResponse",
     "__version__",
 ]
