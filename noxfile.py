@@ -1,5 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``fuzz``, ``soak``,
-``ratelimit`` and ``bench``."""
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``fuzz``, ``signatures``, ``soak``, ``ratelimit``,
+``bench``."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[fake]", "mypy")  # the fake-server command imports uvicorn
+    session.install("-e", ".[fake,fastapi]", "mypy")  # fake-server imports uvicorn; webhooks.fastapi starlette
     session.run("mypy", "--strict", "taskrouter_async")
 
 
@@ -36,6 +36,13 @@ def fuzz(session: nox.Session) -> None:
     """Hypothesis fuzzing of response handling with 20,000 examples per test (the default run has 250)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "fuzz", *session.posargs, env={"TASKROUTER_FUZZ_EXAMPLES": "20000"})
+
+
+@nox.session
+def signatures(session: nox.Session) -> None:
+    """Webhook signatures against the official SDK's RequestValidator, 100,000 cases (the default run has 3,000)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "signatures", "-s", *session.posargs, env={"TASKROUTER_SIGNATURE_EXAMPLES": "100000"})
 
 
 @nox.session
@@ -61,7 +68,8 @@ def ratelimit(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against a local nginx (installed with apt-get when missing); writes benchmarks/README.md.
 
-    Not part of the default sessions: it takes several minutes and its numbers depend on the machine.
+    Not part of the default sessions: about ten minutes (``nox -s bench -- --quick``: about two), and
+    its numbers depend on the machine.
     """
-    session.install("-e", ".[aiohttp]", "twilio", "aiohttp")
+    session.install("-e", ".[aiohttp]", "twilio", "uvloop")
     session.run("python", "-m", "benchmarks.run", "--write", *session.posargs)

@@ -29,6 +29,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -38,13 +39,26 @@ from ._errors import (
     RateLimitTimeoutError,
     TaskRouterError,
     ValidationError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookPayloadTooLargeError,
+    WebhookSignatureError,
 )
+from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._ratelimit import RateLimit, RateLimitStats
-from ._reservations import Reservations, TaskReservations, WorkerReservations
-from ._transports import aiohttp_transport
+from ._raw_response import RawResponse
+from ._reservations import Reservations
+from ._resource_types import (
+    TaskReservations,
+    TaskReservationsWithRawResponse,
+    WorkerReservations,
+    WorkerReservationsWithRawResponse,
+)
 from ._version import __version__
+
+_setup_logging_from_env()
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -66,6 +80,7 @@ __all__ = [
     "BulkRun",
     "BulkUpdate",
     "CallStatus",
+    "ClientClosedError",
     "ConferenceEvent",
     "ConferenceRecord",
     "ConferenceTrim",
@@ -82,6 +97,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitStats",
     "RateLimitTimeoutError",
+    "RawResponse",
     "RecordingChannels",
     "Region",
     "Reservation",
@@ -92,11 +108,16 @@ __all__ = [
     "TaskReservation",
     "TaskReservationUpdate",
     "TaskReservations",
+    "TaskReservationsWithRawResponse",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
     "WorkerReservation",
     "WorkerReservationUpdate",
     "WorkerReservations",
+    "WorkerReservationsWithRawResponse",
     "__version__",
-    "aiohttp_transport",
 ]

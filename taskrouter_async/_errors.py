@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import httpx
 
@@ -14,6 +15,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -23,6 +25,10 @@ __all__ = [
     "RateLimitTimeoutError",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
 ]
 
 _SNIPPET_CHARS = 200
@@ -51,8 +57,42 @@ class RateLimitTimeoutError(TaskRouterError, TimeoutError):
         self.waited = waited
 
 
+class ClientClosedError(TaskRouterError, RuntimeError):
+    """The client was closed (``aclose()`` or the end of its ``async with``): no request can be sent."""
+
+
+class WebhookError(TaskRouterError):
+    """A request that claims to come from TaskRouter (a callback) and cannot be trusted or read."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The ``X-Twilio-Signature`` header is missing or does not match: answer 403, do not read the body."""
+
+
+class WebhookPayloadError(WebhookError, ValueError):
+    """A signed callback whose body is malformed; ``field`` names the offending parameter when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class WebhookPayloadTooLargeError(WebhookPayloadError):
+    """The callback body is larger than the configured limit (it was not read to the end)."""
+
+
+#: Twilio's id for one request, on every answer: what Twilio support asks for.
+REQUEST_ID_HEADER = "Twilio-Request-Id"
+
+
 class APIError(TaskRouterError):
-    """Something went wrong talking to the API; ``request`` is the last request tried."""
+    """Something went wrong talking to the API; ``request`` is the last request tried.
+
+    ``request_id`` is Twilio's id of the request (the ``Twilio-Request-Id`` header) when a response
+    arrived; ``str(exc)`` shows it, since it is what Twilio support asks for.
+    """
+
+    request_id: str | None = None
 
     def __init__(self, message: str, *, request: httpx.Request, attempts: int = 1) -> None:
         super().__init__(message)
@@ -61,9 +101,12 @@ class APIError(TaskRouterError):
         self.attempts = attempts
 
     def __str__(self) -> str:
-        if self.attempts > 1:
-            return f"{self.message} (after {self.attempts} attempts)"
-        return self.message
+        return self.message + self._suffix()
+
+    def _suffix(self) -> str:
+        """What every API error's text ends with: the attempts and Twilio's request id."""
+        text = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return text + (f" [request {self.request_id}]" if self.request_id else "")
 
 
 class APIConnectionError(APIError):
@@ -81,10 +124,16 @@ class APIResponseValidationError(APIError):
         super().__init__(message, request=response.request, attempts=attempts)
         self.response = response
         self.status_code = response.status_code
+        self.request_id = response.headers.get(REQUEST_ID_HEADER)
 
 
 class APIStatusError(APIError):
-    """The API answered with an error status; Twilio's error fields are parsed when present."""
+    """The API answered with an error status; Twilio's error fields are parsed when present.
+
+    ``detail`` is Twilio's longer explanation (a 401 says ``Authenticate`` as its message and why
+    in ``detail``); ``details`` is whatever JSON value Twilio sent as ``details``. Both come from
+    the body after credentials were redacted from it.
+    """
 
     def __init__(
         self,
@@ -93,22 +142,35 @@ class APIStatusError(APIError):
         response: httpx.Response,
         code: int | None = None,
         more_info: str | None = None,
+        detail: str | None = None,
+        details: object = None,
         attempts: int = 1,
     ) -> None:
         super().__init__(message, request=response.request, attempts=attempts)
         self.response = response
         self.status_code = response.status_code
+        self.request_id = response.headers.get(REQUEST_ID_HEADER)
         self.code = code
         self.more_info = more_info
+        self.detail = detail
+        self.details = details
 
     def __str__(self) -> str:
         text = f"HTTP {self.status_code}: {self.message}"
-        details = [f"code {self.code}" if self.code is not None else "", self.more_info or ""]
-        if any(details):
-            text += f" ({', '.join(d for d in details if d)})"
-        if self.attempts > 1:
-            text += f" (after {self.attempts} attempts)"
-        return text
+        if self.detail and self.detail != self.message:
+            text += f": {self.detail}"
+        extras = [f"code {self.code}" if self.code is not None else "", self.more_info or ""]
+        if self.details is not None:
+            extras.append(f"details {_compact_json(self.details)}")
+        if any(extras):
+            text += f" ({', '.join(extra for extra in extras if extra)})"
+        return text + self._suffix()
+
+
+def _compact_json(value: object) -> str:
+    """One line of JSON, cut at ``_SNIPPET_CHARS``: ``details`` can be large, the exception text should not."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
 
 
 class BadRequestError(APIStatusError):
@@ -145,10 +207,20 @@ class RateLimitError(APIStatusError):
         response: httpx.Response,
         code: int | None = None,
         more_info: str | None = None,
+        detail: str | None = None,
+        details: object = None,
         attempts: int = 1,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, response=response, code=code, more_info=more_info, attempts=attempts)
+        super().__init__(
+            message,
+            response=response,
+            code=code,
+            more_info=more_info,
+            detail=detail,
+            details=details,
+            attempts=attempts,
+        )
         self.retry_after = retry_after
 
 
@@ -178,36 +250,50 @@ def make_status_error(
     response: httpx.Response, *, attempts: int = 1, retry_after: float | None = None
 ) -> APIStatusError:
     """Build the typed error for a read error response; tolerates empty, HTML and truncated bodies."""
-    code, message, more_info = _twilio_error_fields(response)
-    cls = status_error_class(response.status_code)
-    if cls is RateLimitError:
-        return RateLimitError(
-            message,
-            response=response,
-            code=code,
-            more_info=more_info,
-            attempts=attempts,
-            retry_after=retry_after,
-        )
-    return cls(message, response=response, code=code, more_info=more_info, attempts=attempts)
+    fields = _twilio_error_fields(response)
+    error = status_error_class(response.status_code)(
+        fields.message,
+        response=response,
+        code=fields.code,
+        more_info=fields.more_info,
+        detail=fields.detail,
+        details=fields.details,
+        attempts=attempts,
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after
+    return error
 
 
-def _twilio_error_fields(response: httpx.Response) -> tuple[int | None, str, str | None]:
+class _ErrorFields(NamedTuple):
+    """Twilio's error fields as read from a body (``message`` falls back to the reason phrase)."""
+
+    code: int | None
+    message: str
+    more_info: str | None = None
+    detail: str | None = None
+    details: object = None
+
+
+def _twilio_error_fields(response: httpx.Response) -> _ErrorFields:
     fallback = response.reason_phrase or "error"
     try:
         body = json.loads(response.content)
     except (ValueError, RecursionError):
         snippet = response.content[:_SNIPPET_CHARS].decode("utf-8", "replace").strip()
-        return None, f"{fallback}: {snippet}" if snippet else fallback, None
+        return _ErrorFields(None, f"{fallback}: {snippet}" if snippet else fallback)
     if not isinstance(body, dict):
-        return None, fallback, None
+        return _ErrorFields(None, fallback)
     code = body.get("code")
     message = body.get("message")
     more_info = body.get("more_info")
-    return (
+    detail = body.get("detail")
+    return _ErrorFields(
         code if isinstance(code, int) and not isinstance(code, bool) else None,
         message if isinstance(message, str) and message else fallback,
         more_info if isinstance(more_info, str) else None,
+        detail if isinstance(detail, str) and detail else None,
+        body.get("details"),
     )
 
 

@@ -47,13 +47,12 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ._errors import RateLimitTimeoutError, ValidationError
+from ._logging import logger
 
 if TYPE_CHECKING:
     from ._ratelimit_redis import RedisBudget
 
 __all__ = ["RateLimit", "RateLimitStats", "RateLimiter"]
-
-logger = logging.getLogger("taskrouter_async")
 
 #: Storage keys start with this (``limits`` adds its own ``LIMITS:`` prefix to the window's).
 NAMESPACE = "taskrouter_async"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 import respx
 
-from taskrouter_async import AsyncTaskRouter
+from taskrouter_async import AsyncTaskRouter, _client
+from taskrouter_async._engines import ENGINES
 
-from .ratelimit_support import engine, make_client, recording_server  # noqa: F401 (fixtures of the rate-limit tests)
+from .ratelimit_support import recording_server  # noqa: F401 (a recording server for the rate-limit tests)
 from .redis_server import redis_server  # noqa: F401 (a real redis-server for the rate-limit tests)
 from .sids import ACCOUNT_SID, AUTH_TOKEN
 from .spec_check import spec_conformance  # noqa: F401 (autouse: every API request must conform to the spec)
@@ -22,9 +24,31 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on every HTTP engine: clients built without ``engine=`` use this one.
+
+    Only for tests against real servers on 127.0.0.1: respx and httpx mocks see the httpx engine only.
+    """
+    monkeypatch.setattr(_client, "DEFAULT_ENGINE", request.param)
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The aiohttp engine runs on asyncio only: drop its trio combinations instead of skipping them."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        chosen = params.params if params is not None else {}
+        (drop if chosen.get("engine") == "aiohttp" and chosen.get("anyio_backend") == "trio" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(autouse=True)
 def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's real credentials or region must never leak into a test."""
+    """A developer's real credentials, region, base URL, log level or proxies must never leak into a test."""
     for name in (
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
@@ -32,8 +56,15 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "TWILIO_API_SECRET",
         "TWILIO_REGION",
         "TWILIO_EDGE",
+        "TWILIO_TASKROUTER_BASE_URL",
+        "TASKROUTER_LOG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
     ):
         monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture
@@ -47,3 +78,17 @@ def api() -> Iterator[respx.MockRouter]:
 async def client() -> AsyncIterator[AsyncTaskRouter]:
     async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0) as c:
         yield c
+
+
+@pytest.fixture
+def make_client() -> Callable[..., AsyncTaskRouter]:
+    """Builds the client under test (the test credentials, no retries, any other argument passed on).
+
+    Without ``engine=`` it uses the default engine, which the ``engine`` fixture switches: a test
+    against a real server on 127.0.0.1 that also asks for ``engine`` runs on every engine.
+    """
+
+    def make(**options: Any) -> AsyncTaskRouter:
+        return AsyncTaskRouter(**{"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "max_retries": 0, **options})
+
+    return make

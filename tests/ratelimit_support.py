@@ -1,8 +1,7 @@
-"""What the rate-limit tests share: the client factory (one place, every engine), a recording server, helpers.
+"""What the rate-limit tests share: a server that records arrival times, and helpers.
 
-``make_client`` builds the client under test; its ``engine`` parameter runs each test on every
-engine the client has (the default httpx pools, and aiohttp on asyncio). Adding an engine is
-one more parameter here.
+The client under test comes from conftest's ``make_client``; a test that also asks for the
+``engine`` fixture runs on every engine.
 """
 
 from __future__ import annotations
@@ -11,52 +10,20 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 import sniffio
 
-from taskrouter_async import AsyncTaskRouter, RateLimit, aiohttp_transport
+from taskrouter_async import AsyncTaskRouter
 
 from .helpers import reservation_json
 from .loopback import Conn, LoopbackServer, Request
-from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
+from .sids import TASK_SID, WORKSPACE_SID
 
-__all__ = [
-    "ENGINES",
-    "MakeClient",
-    "RecordingServer",
-    "busiest_window",
-    "engine",
-    "make_client",
-    "recording_server",
-    "reservation_sid",
-    "running_tasks",
-]
+__all__ = ["MakeClient", "RecordingServer", "busiest_window", "recording_server", "reservation_sid", "running_tasks"]
 
-ENGINES = ["httpx", "aiohttp"]
-
+#: conftest's ``make_client``: ``make_client(base_url=..., rate_limit=..., **options)``.
 MakeClient = Callable[..., AsyncTaskRouter]
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest, anyio_backend: str) -> str:
-    if request.param == "aiohttp" and anyio_backend == "trio":
-        pytest.skip("aiohttp runs on asyncio only")
-    return str(request.param)
-
-
-@pytest.fixture
-def make_client(engine: str) -> MakeClient:
-    """``make_client(base_url, rate_limit, **options)``: the client under test, on this test's engine."""
-
-    def make(base_url: str, rate_limit: RateLimit | None, **options: Any) -> AsyncTaskRouter:
-        transport = aiohttp_transport() if engine == "aiohttp" else None
-        return AsyncTaskRouter(
-            ACCOUNT_SID, AUTH_TOKEN, base_url=base_url, rate_limit=rate_limit, transport=transport, **options
-        )
-
-    return make
 
 
 class RecordingServer(LoopbackServer):

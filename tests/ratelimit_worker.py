@@ -5,8 +5,8 @@
 Prints ``ready`` once the client is built, waits for a ``go`` line on stdin (so that every
 process starts together), then runs CONCURRENCY tasks that each fetch a reservation with a
 SID of their own until SECONDS have passed; calls started by then run to the end. Prints one
-JSON line: the SIDs fetched, the failures, and the limiter's stats. ENGINE is ``httpx`` (the
-default transport) or ``aiohttp`` (``aiohttp_transport()``, asyncio only).
+JSON line: the SIDs fetched, the failures, and the limiter's stats. ENGINE is the client's
+``engine=`` (``httpx``, or ``aiohttp`` on asyncio only).
 """
 
 from __future__ import annotations
@@ -17,20 +17,31 @@ import time
 
 import anyio
 
-from taskrouter_async import AsyncTaskRouter, RateLimit, TaskRouterError, aiohttp_transport
+from taskrouter_async import AsyncTaskRouter, RateLimit, TaskRouterError
+from taskrouter_async._engines import ENGINES, EngineName
 
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
 
 
 async def run(
-    base_url: str, storage_url: str, engine: str, rate: int, fallback: int, seconds: float, concurrency: int, index: int
+    base_url: str,
+    storage_url: str,
+    engine: EngineName,
+    rate: int,
+    fallback: int,
+    seconds: float,
+    concurrency: int,
+    index: int,
 ) -> None:
     limit = RateLimit(rate=rate, per=1, storage_url=storage_url, fallback_rate=fallback)
-    transport = aiohttp_transport() if engine == "aiohttp" else None
     fetched: list[str] = []
     failures: list[str] = []
     async with AsyncTaskRouter(
-        ACCOUNT_SID, AUTH_TOKEN, base_url=base_url, rate_limit=limit, transport=transport
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        base_url=base_url,
+        rate_limit=limit,
+        engine=engine,
     ) as client:
         print("ready", flush=True)
         await anyio.to_thread.run_sync(sys.stdin.readline)
@@ -64,7 +75,17 @@ async def run(
 
 def main() -> None:
     base_url, storage_url, backend, engine, rate, fallback, seconds, concurrency, index = sys.argv[1:]
-    arguments = (base_url, storage_url, engine, int(rate), int(fallback), float(seconds), int(concurrency), int(index))
+    engine_name = next(name for name in ENGINES if name == engine)
+    arguments = (
+        base_url,
+        storage_url,
+        engine_name,
+        int(rate),
+        int(fallback),
+        float(seconds),
+        int(concurrency),
+        int(index),
+    )
     anyio.run(run, *arguments, backend=backend)
 
 

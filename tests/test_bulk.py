@@ -28,6 +28,7 @@ from taskrouter_async import (
 )
 from taskrouter_async._bulk import _AdaptiveLimit
 
+from .helpers import reservation_json
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKER_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +49,7 @@ async def echo(request: httpx.Request) -> httpx.Response:
     """The API's answer to an update: the reservation with the status that was sent."""
     form = dict(parse_qsl(request.content.decode()))
     sid = request.url.path.rsplit("/", 1)[1]
-    return httpx.Response(200, json={"sid": sid, "reservation_status": form.get("ReservationStatus")})
+    return httpx.Response(200, json=reservation_json(sid, status=form.get("ReservationStatus", "pending")))
 
 
 class FakeAPI(httpx.AsyncBaseTransport):
@@ -151,6 +152,37 @@ async def test_bad_items_become_error_results_without_requests() -> None:
         assert isinstance(result.error, ValidationError)
         assert result.item is bad[result.index]
     assert [index_of(r) for r in api.requests] == [6]
+
+
+def smuggled(**values: object) -> TaskReservationUpdate:
+    """Accepted params with values set behind the validators' back, as a bug or a subclass might."""
+    params = TaskReservationUpdate(reservation_status="accepted")
+    for name, value in values.items():
+        object.__setattr__(params, name, value)
+    return params
+
+
+async def test_an_item_that_cannot_be_prepared_is_that_items_error_and_the_run_goes_on() -> None:
+    items: list[BulkItem[TaskReservationUpdate]] = [
+        (WORKSPACE_SID, TASK_SID, wr(0), ACCEPT),
+        (WORKSPACE_SID, TASK_SID, wr(1), smuggled(to="x\udc80")),  # UnicodeEncodeError when encoded
+        (WORKSPACE_SID, TASK_SID, wr(2), smuggled(status_callback_event=5)),  # TypeError when encoded
+        (WORKSPACE_SID, TASK_SID, wr(3), ACCEPT, '"é"'),  # refused by the etag check
+        BulkUpdate(WORKSPACE_SID, TASK_SID, wr(4), ACCEPT, etag="\udc80"),
+        (WORKSPACE_SID, TASK_SID, wr(5), ACCEPT),
+    ]
+    api = FakeAPI()
+    async with make_client(api) as client:
+        results = await client.task_reservations.update_all(items, concurrency=1)
+    assert [r.ok for r in results] == [True, False, False, False, False, True]
+    assert sorted(index_of(r) for r in api.requests) == [0, 5]
+    for result in results[1:5]:
+        assert isinstance(result.error, ValidationError)
+        assert result.item is items[result.index]
+    assert isinstance(results[1].error.__cause__, UnicodeEncodeError)
+    assert "UnicodeEncodeError" in str(results[1].error)
+    assert isinstance(results[2].error.__cause__, TypeError)
+    assert "etag must be" in str(results[3].error)
 
 
 async def test_tuples_with_etag_send_if_match() -> None:
@@ -385,3 +417,24 @@ async def test_bulk_result_is_frozen_and_reports_ok() -> None:
     with pytest.raises(AttributeError):
         result.index = 1  # type: ignore[misc]
     assert json.dumps(result.index) == "0"
+
+
+async def test_after_a_429_retries_wait_for_a_slot_too() -> None:
+    """A server that, like Twilio, refuses (429, code 20429) whatever is over 4 requests in flight.
+
+    Every attempt takes a slot of the adaptive limit, so once the limit has come down, retries of
+    requests already under way queue for slots like new ones and the run converges. (When workers
+    kept their slot through their retries, the 32 first requests kept retrying together and 7 of
+    them ran out of retries.)
+    """
+
+    async def capped(request: httpx.Request) -> httpx.Response:
+        if api.in_flight > 4:
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": 20429, "message": "Too many"})
+        await anyio.sleep(0.01)
+        return await echo(request)
+
+    api = FakeAPI(capped)
+    async with make_client(api, max_retries=6) as client:
+        results = await client.task_reservations.update_all(updates(64), concurrency=32)
+    assert [r.error for r in results if not r.ok] == []

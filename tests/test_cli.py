@@ -59,7 +59,14 @@ def test_demo_needs_no_credentials() -> None:
     result = _run("demo", credentials=False)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for expected in ("Instruction=conference", "rejected", "HTTP 412", "code 20412", "completed"):
+    for expected in (
+        "Instruction=conference",
+        "rejected",
+        "HTTP 412",
+        "code 20412",
+        "completed",
+        "reservation.accepted",
+    ):
         assert expected in out
     assert result.stderr == ""
 
@@ -148,3 +155,9 @@ def test_expected_errors_before_any_request(
     with pytest.raises(SystemExit) as usage:
         main(["reservations", "list", "--workspace", WORKSPACE_SID])
     assert usage.value.code == 2
+
+
+def test_the_worker_filter_is_for_task_reservations(capsys: pytest.CaptureFixture[str]) -> None:
+    listing = ["reservations", "list", "--base-url", "http://127.0.0.1:9", "--workspace", WORKSPACE_SID]
+    assert main([*listing, "--worker", "WK" + "1" * 32, "--worker-sid", "WK" + "2" * 32]) == 1
+    assert capsys.readouterr().err == "error: --worker-sid filters task reservations only: give --task\n"

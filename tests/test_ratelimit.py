@@ -153,8 +153,12 @@ async def _fetch(client: AsyncTaskRouter, number: int, workspace: str = WORKSPAC
     await client.task_reservations.fetch(workspace, TASK_SID, reservation_sid(number))
 
 
+@pytest.mark.usefixtures("engine")
 async def test_requests_are_spread_evenly(make_client: MakeClient, recording_server: RecordingServer) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=20)) as client, anyio.create_task_group() as tasks:
+    async with (
+        make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=20)) as client,
+        anyio.create_task_group() as tasks,
+    ):
         for number in range(6):
             tasks.start_soon(_fetch, client, number)
     times = recording_server.times
@@ -163,10 +167,11 @@ async def test_requests_are_spread_evenly(make_client: MakeClient, recording_ser
     assert times[-1] - times[0] >= 4 * 0.05
 
 
+@pytest.mark.usefixtures("engine")
 async def test_a_burst_goes_at_once_then_the_rest_is_paced(
     make_client: MakeClient, recording_server: RecordingServer
 ) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=10, burst=3)) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=10, burst=3)) as client:
         with anyio.fail_after(1):  # three go without waiting for a turn
             async with anyio.create_task_group() as tasks:
                 for number in range(3):
@@ -178,9 +183,10 @@ async def test_a_burst_goes_at_once_then_the_rest_is_paced(
     assert stats.waited == 1
 
 
+@pytest.mark.usefixtures("engine")
 async def test_every_attempt_takes_a_token_retries_included(make_client: MakeClient) -> None:
     with RecordingServer(statuses=iter([503, 503, 200])) as server:
-        async with make_client(server.url, RateLimit(rate=50), max_retries=2) as client:
+        async with make_client(base_url=server.url, rate_limit=RateLimit(rate=50), max_retries=2) as client:
             await _fetch(client, 1)
             stats = client.rate_limit_stats
     assert len(server.arrivals) == 3
@@ -188,10 +194,11 @@ async def test_every_attempt_takes_a_token_retries_included(make_client: MakeCli
     assert stats.acquired == 3
 
 
+@pytest.mark.usefixtures("engine")
 async def test_past_max_wait_the_call_raises_without_sending(
     make_client: MakeClient, recording_server: RecordingServer
 ) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=1, max_wait=0.2)) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=1, max_wait=0.2)) as client:
         await _fetch(client, 1)
         with anyio.fail_after(0.9), pytest.raises(RateLimitTimeoutError) as caught:
             await _fetch(client, 2)
@@ -205,8 +212,9 @@ async def test_past_max_wait_the_call_raises_without_sending(
     assert (stats.acquired, stats.timed_out) == (1, 1)
 
 
+@pytest.mark.usefixtures("engine")
 async def test_max_wait_zero_never_waits(make_client: MakeClient, recording_server: RecordingServer) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=2, burst=2, max_wait=0)) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=2, burst=2, max_wait=0)) as client:
         await _fetch(client, 1)
         await _fetch(client, 2)
         with pytest.raises(RateLimitTimeoutError):
@@ -214,10 +222,11 @@ async def test_max_wait_zero_never_waits(make_client: MakeClient, recording_serv
     assert len(recording_server.arrivals) == 2
 
 
+@pytest.mark.usefixtures("engine")
 async def test_each_workspace_has_a_budget_of_its_own(
     make_client: MakeClient, recording_server: RecordingServer
 ) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=1, max_wait=0)) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=1, max_wait=0)) as client:
         await _fetch(client, 1, WORKSPACE_SID)
         await _fetch(client, 2, OTHER_WORKSPACE)
         with pytest.raises(RateLimitTimeoutError) as caught:
@@ -226,10 +235,13 @@ async def test_each_workspace_has_a_budget_of_its_own(
     assert len(recording_server.arrivals) == 2
 
 
+@pytest.mark.usefixtures("engine")
 async def test_a_key_puts_workspaces_under_one_budget(
     make_client: MakeClient, recording_server: RecordingServer
 ) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=1, max_wait=0, key="all-of-them")) as client:
+    async with make_client(
+        base_url=recording_server.url, rate_limit=RateLimit(rate=1, max_wait=0, key="all-of-them")
+    ) as client:
         await _fetch(client, 1, WORKSPACE_SID)
         with pytest.raises(RateLimitTimeoutError) as caught:
             await _fetch(client, 2, OTHER_WORKSPACE)
@@ -237,11 +249,15 @@ async def test_a_key_puts_workspaces_under_one_budget(
     assert len(recording_server.arrivals) == 1
 
 
+@pytest.mark.usefixtures("engine")
 async def test_waits_are_logged_and_counted(
     make_client: MakeClient, recording_server: RecordingServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="taskrouter_async")
-    async with make_client(recording_server.url, RateLimit(rate=10)) as client, anyio.create_task_group() as tasks:
+    async with (
+        make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=10)) as client,
+        anyio.create_task_group() as tasks,
+    ):
         for number in range(3):
             tasks.start_soon(_fetch, client, number)
     stats = client.rate_limit_stats
@@ -254,14 +270,16 @@ async def test_waits_are_logged_and_counted(
     assert all(w.startswith("waited 0.") and w.endswith(f"s for the rate budget ({WORKSPACE_SID})") for w in waits)
 
 
+@pytest.mark.usefixtures("engine")
 async def test_no_rate_limit_means_no_stats(make_client: MakeClient, recording_server: RecordingServer) -> None:
-    async with make_client(recording_server.url, None) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=None) as client:
         await _fetch(client, 1)
         assert client.rate_limit_stats is None
 
 
+@pytest.mark.usefixtures("engine")
 async def test_views_share_the_budget(make_client: MakeClient, recording_server: RecordingServer) -> None:
-    async with make_client(recording_server.url, RateLimit(rate=1, max_wait=0)) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=1, max_wait=0)) as client:
         view = client.with_options(max_retries=0)
         await _fetch(view, 1)
         await view.aclose()  # a view closes nothing of the client's
@@ -287,11 +305,12 @@ async def test_a_budget_hands_turns_back_only_when_nobody_reserved_after() -> No
     assert fourth.delay == pytest.approx(third.delay, abs=0.01)
 
 
+@pytest.mark.usefixtures("engine")
 async def test_update_many_runs_within_the_budget(make_client: MakeClient) -> None:
     accept = TaskReservationUpdate.accept()
     sids = [reservation_sid(n) for n in range(5)]
     with RecordingServer() as server:
-        async with make_client(server.url, RateLimit(rate=20, max_wait=1)) as client:
+        async with make_client(base_url=server.url, rate_limit=RateLimit(rate=20, max_wait=1)) as client:
             items = [BulkUpdate(WORKSPACE_SID, TASK_SID, sid, accept) for sid in sids]
             results = await client.task_reservations.update_all(items, concurrency=5)
             stats = client.rate_limit_stats
@@ -302,10 +321,11 @@ async def test_update_many_runs_within_the_budget(make_client: MakeClient) -> No
     assert stats.acquired == 5
 
 
+@pytest.mark.usefixtures("engine")
 async def test_in_update_many_a_budget_timeout_is_one_items_error(make_client: MakeClient) -> None:
     accept = TaskReservationUpdate.accept()
     with RecordingServer() as server:
-        async with make_client(server.url, RateLimit(rate=1, max_wait=0)) as client:
+        async with make_client(base_url=server.url, rate_limit=RateLimit(rate=1, max_wait=0)) as client:
             items = [BulkUpdate(WORKSPACE_SID, TASK_SID, reservation_sid(n), accept) for n in range(3)]
             results = await client.task_reservations.update_all(items, concurrency=3)
     assert sum(r.ok for r in results) == 1

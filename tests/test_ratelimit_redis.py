@@ -135,11 +135,12 @@ async def test_keys_are_separate(budget: Budget) -> None:
 
 
 @pytest.mark.parametrize("storage", ["memory", "redis"])
+@pytest.mark.usefixtures("engine")
 async def test_cancelling_a_waiting_call_sends_nothing_and_gives_its_turn_back(
     make_client: MakeClient, recording_server: RecordingServer, request: pytest.FixtureRequest, storage: str
 ) -> None:
     url = request.getfixturevalue("redis_server").url if storage == "redis" else None
-    async with make_client(recording_server.url, RateLimit(rate=1, storage_url=url)) as client:
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=1, storage_url=url)) as client:
         await _fetch(client, 1)
         before = running_tasks()
         with anyio.move_on_after(0.1) as scope:
@@ -159,11 +160,15 @@ async def test_cancelling_a_waiting_call_sends_nothing_and_gives_its_turn_back(
     assert (stats.acquired, stats.outages) == (2, 0)
 
 
+@pytest.mark.usefixtures("engine")
 async def test_two_clients_share_one_budget_through_redis(
     recording_server: RecordingServer, redis_server: RedisServer, make_client: MakeClient
 ) -> None:
     limit = RateLimit(rate=1, max_wait=0, storage_url=redis_server.url)
-    async with make_client(recording_server.url, limit) as first, make_client(recording_server.url, limit) as second:
+    async with (
+        make_client(base_url=recording_server.url, rate_limit=limit) as first,
+        make_client(base_url=recording_server.url, rate_limit=limit) as second,
+    ):
         await _fetch(first, 1)
         with pytest.raises(Exception, match="no room in the rate budget"):
             await _fetch(second, 2)
@@ -208,7 +213,7 @@ async def _run_with_fault(
     numbers = iter(range(10**6))
     limit = RateLimit(rate=rate, storage_url=redis.url, fallback_rate=rate)
 
-    async with make_client(server.url, limit, max_retries=0) as client:
+    async with make_client(base_url=server.url, rate_limit=limit, max_retries=0) as client:
         started = time.monotonic()
 
         async def worker() -> None:
@@ -256,6 +261,7 @@ async def _run_with_fault(
     assert busiest_window(server.times) <= rate * (1 + WINDOW_TOLERANCE) + 1
 
 
+@pytest.mark.usefixtures("engine")
 async def test_redis_killed_and_restarted_mid_run(
     make_client: MakeClient,
     recording_server: RecordingServer,
@@ -265,6 +271,7 @@ async def test_redis_killed_and_restarted_mid_run(
     await _run_with_fault(make_client, recording_server, redis_server, "kill", caplog)
 
 
+@pytest.mark.usefixtures("engine")
 async def test_redis_hung_mid_run(
     make_client: MakeClient,
     recording_server: RecordingServer,
