@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
@@ -221,3 +222,17 @@ async def test_a_connection_failure_names_the_host(
     out, err = capsys.readouterr()
     assert results(out)[1]["error"]["message"].startswith(f"cannot reach 127.0.0.1:{port}: ConnectError")
     assert "  failed  1 (connection: 1)" in err
+
+
+async def test_lines_are_read_in_chunks_whatever_their_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bulk_update, "_CHUNK_BYTES", 5)  # lines and a 2-byte character split across reads
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"a": "\xc3\xa9t\xc3\xa9"}\r\n\n   \n{"b": \xff}\n{"last": "no newline"}')
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        lines = [item async for item in _bulk_update._Lines(fd, is_stdin=False)]
+    finally:
+        os.close(fd)
+    assert lines == [(1, '{"a": "été"}\r'), (4, '{"b": \ufffd}'), (5, '{"last": "no newline"}')]

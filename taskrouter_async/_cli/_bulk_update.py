@@ -7,11 +7,13 @@ cannot be sent (not JSON, an unknown key, a bad value) becomes that line's error
 
 from __future__ import annotations
 
-import io
+import codecs
 import json
+import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ __all__ = ["check_line", "run_bulk_update"]
 
 _KINDS = ("task", "worker")
 _KEYS = ("workspace_sid", "task_sid", "worker_sid", "reservation_sid", "params", "etag")
+_CHUNK_BYTES = 1 << 16
 #: How often the progress display is redrawn.
 _REFRESH_SECONDS = 0.1
 
@@ -107,16 +110,11 @@ async def run_bulk_update(
 ) -> int:
     """The command: exit status 1 if any line failed (or, with ``dry_run``, is invalid)."""
     try:
-        # Lines are read in worker threads, so a slow producer on a pipe does not hold up the updates.
-        # Undecodable bytes become U+FFFD: that line then fails alone, as invalid JSON.
-        if path == "-":
-            source = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
-        else:
-            source = await anyio.open_file(path, encoding="utf-8", errors="replace")
+        fd = sys.stdin.fileno() if path == "-" else await anyio.to_thread.run_sync(os.open, path, os.O_RDONLY)
     except OSError as exc:
         raise CLIError(f"cannot read {path}: {exc.strerror}") from None
-    async with source:
-        lines = _numbered(aiter(source))
+    try:
+        lines = _Lines(fd, is_stdin=path == "-")
         if dry_run:
             return await _dry_run(client, lines)
         total = None if path == "-" else await anyio.to_thread.run_sync(_count_lines, path)
@@ -131,15 +129,51 @@ async def run_bulk_update(
         finally:
             run.poll()
             print(summary(stats, elapsed=clock() - started, interrupted=not finished), file=sys.stderr, flush=True)
+    finally:
+        if path != "-":
+            os.close(fd)
     return 1 if stats.failed else 0
 
 
-async def _numbered(lines: AsyncIterator[str]) -> AsyncIterator[tuple[int, str]]:
-    number = 0
-    async for text in lines:
-        number += 1
-        if text.strip():
-            yield number, text
+class _Lines:
+    """The input's non-blank lines with their numbers, read in chunks of what is available.
+
+    One worker thread hop per chunk, not per line: a thread busy reading lines one by one keeps
+    taking the GIL from the event loop, which then waits for it after every socket call. A chunk
+    is whatever ``os.read`` returns, so a slow producer on a pipe is not waited for beyond its
+    last line. Undecodable bytes become U+FFFD: that line then fails alone, as invalid JSON.
+    A read of standard input is abandoned on cancellation (Ctrl-C must not wait for typing);
+    a file's is not, since its descriptor is closed afterwards and could be reused.
+    """
+
+    def __init__(self, fd: int, *, is_stdin: bool) -> None:
+        self._fd = fd
+        self._abandon_on_cancel = is_stdin
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._ready: deque[tuple[int, str]] = deque()
+        self._partial = ""
+        self._number = 0
+        self._ended = False
+
+    def __aiter__(self) -> _Lines:
+        return self
+
+    async def __anext__(self) -> tuple[int, str]:
+        while not self._ready:
+            if self._ended:
+                raise StopAsyncIteration
+            chunk = await anyio.to_thread.run_sync(
+                os.read, self._fd, _CHUNK_BYTES, abandon_on_cancel=self._abandon_on_cancel
+            )
+            self._ended = not chunk
+            *complete, self._partial = (self._partial + self._decoder.decode(chunk, final=self._ended)).split("\n")
+            if self._ended:
+                complete.append(self._partial)
+            for text in complete:
+                self._number += 1
+                if text.strip():
+                    self._ready.append((self._number, text))
+        return self._ready.popleft()
 
 
 def _count_lines(path: str) -> int:
@@ -147,7 +181,7 @@ def _count_lines(path: str) -> int:
         return sum(1 for line in source if line.strip())
 
 
-async def _dry_run(client: AsyncTaskRouter, lines: AsyncIterator[tuple[int, str]]) -> int:
+async def _dry_run(client: AsyncTaskRouter, lines: _Lines) -> int:
     checked = invalid = 0
     async for number, text in lines:
         checked += 1
@@ -213,7 +247,7 @@ class _BulkRun:
     def _write_above(self, display: BulkProgressDisplay) -> Callable[[dict[str, Any]], None]:
         return lambda record: display.print_above(json.dumps(record))
 
-    async def run(self, lines: AsyncIterator[tuple[int, str]], display: BulkProgressDisplay | None) -> None:
+    async def run(self, lines: _Lines, display: BulkProgressDisplay | None) -> None:
         streams = {kind: anyio.create_memory_object_stream[BulkUpdate[Any]](self.concurrency) for kind in _KINDS}
         if display is not None and sys.stdout.isatty():  # one terminal for both: results go above the display
             self.write = self._write_above(display)

@@ -84,7 +84,8 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         parents=[api],
         help="apply JSON-lines updates concurrently",
         description='Each input line: {"workspace_sid": "WS...", "task_sid": "WT..." or "worker_sid": "WK...", '
-        '"reservation_sid": "WR...", "params": {"ReservationStatus": "accepted", ...}, "etag": optional}. '
+        '"reservation_sid": "WR...", "params": {"ReservationStatus": "accepted", ...}, "etag": optional}; '
+        "params by their API or snake_case names, a bare etag such as 1 quoted for you. "
         "One JSON result line per input line; a summary on stderr; exit status 1 if any failed.",
     )
     source = bulk.add_argument("file", nargs="?", default="-", help="input file (default: standard input)")
@@ -92,6 +93,7 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         "--concurrency",
         type=_count(1),
         default=DEFAULT_CONCURRENCY,
+        metavar="N",
         help=f"updates in flight at once, for task and for worker reservations (default {DEFAULT_CONCURRENCY})",
     )
     bulk.add_argument("--dry-run", action="store_true", help="check every line (and the credentials); send nothing")
@@ -105,7 +107,11 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     server.add_argument("--port", type=_count(0, 65535), default=8765, help="0 picks a free port (default 8765)")
     server.add_argument("--seed", type=_count(0), default=0, metavar="N", help="also seed N pending reservations")
     server.add_argument(
-        "--workers", type=_count(1), default=10, metavar="N", help="offer the seeded reservations to N workers"
+        "--workers",
+        type=_count(1),
+        default=10,
+        metavar="N",
+        help="offer the seeded reservations to N workers (default 10)",
     )
     updates_file = server.add_argument(
         "--updates-file",

@@ -73,8 +73,9 @@ def failure_kind(error: TaskRouterError | None) -> str:
 
 
 def failures_text(failures: Counter[str]) -> str:
-    """``HTTP 412 code 20412: 2, timeout: 1``, most frequent first."""
-    return ", ".join(f"{kind}: {count:,}" for kind, count in failures.most_common())
+    """``HTTP 412 code 20412: 2, timeout: 1``, most frequent first (then by name, so the order is stable)."""
+    ordered = sorted(failures.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{kind}: {count:,}" for kind, count in ordered if count)
 
 
 def summary(stats: BulkStats, *, elapsed: float, interrupted: bool) -> str:
