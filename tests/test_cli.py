@@ -90,6 +90,20 @@ def test_reservations_list_as_a_table_and_as_json_lines(server: str) -> None:
     assert records[0]["url"].startswith(server)
 
 
+def test_the_base_url_can_come_from_the_environment(server: str) -> None:
+    env = {**_credentials(), "TWILIO_TASKROUTER_BASE_URL": server}
+    listed = subprocess.run(
+        _command("reservations", "list", "--workspace", WS, "--task", WT, "--limit", "1"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["sid"] == ALICE
+
+
 def test_fake_server_answers_any_http_client(server: str) -> None:
     url = f"{server}/v1/Workspaces/{WS}/Tasks/{WT}/Reservations"
     with httpx.Client() as http:

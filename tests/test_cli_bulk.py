@@ -173,9 +173,9 @@ async def test_the_display_shows_requests_in_flight_before_any_result_and_ctrl_c
             shown = text_of(displays[0])
             group.cancel_scope.cancel()  # what Ctrl-C does to the run
     assert "0/3" in shown
-    assert "in flight 3 · limit 5/5 · 429 waits 0 · failed 0" in shown
+    assert "in flight 3 · waiting 0 · limit 5/5 · 429 waits 0 · failed 0" in shown
     assert capsys.readouterr().err.splitlines()[3:] == [
-        "  stopped 3 in flight: they may or may not have been applied (fetch them to know)",
+        "  stopped 3 under way: they may or may not have been applied (fetch them to know)",
         "  unsent  0",
     ]
 

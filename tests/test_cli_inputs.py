@@ -161,6 +161,17 @@ def test_errors_name_flags_not_python_arguments(credentials: None, capsys: pytes
     assert "p@" not in capsys.readouterr().err
 
 
+def test_the_base_url_variable_is_checked_in_cli_words(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TWILIO_TASKROUTER_BASE_URL", "http://taskrouter.example.com")
+    assert main(FETCH) == 1
+    assert capsys.readouterr().err == (
+        "error: TWILIO_TASKROUTER_BASE_URL http://taskrouter.example.com is plain http to a host that is not "
+        "loopback: use https, or add --allow-insecure-http if you mean it\n"
+    )
+
+
 @pytest.mark.anyio
 async def test_allow_insecure_http_is_a_flag(credentials: None) -> None:
     """With the flag, a plain-http --base-url elsewhere than loopback builds a client (no request is sent here)."""

@@ -56,23 +56,25 @@ def display_text(stats: BulkStats, clock: Clock, steps: list[tuple[float, int]],
 def test_the_display_shows_every_figure() -> None:
     stats = BulkStats(total=10_000, concurrency=25, max_concurrency=50)
     stats.failures.update({"HTTP 412 code 20412": 2, "timeout": 1})
-    stats.started, stats.finished, stats.rate_limited = 5_050, 5_000, 12
+    stats.started, stats.finished, stats.requests_in_flight, stats.rate_limited = 5_050, 5_000, 25, 12
     text = display_text(stats, Clock(), [(0, 0), (5, 2_500), (10, 5_000)])
     bar, figures = text.splitlines()
     assert bar.startswith("bulk-update ━━━")
     for expected in ("5000/10000", "50%", "500/s", "elapsed 0:00:10", "ETA 0:00:10"):
         assert expected in bar
-    assert figures == ("in flight 50 · limit 25/50 · 429 waits 12 · failed 3 (HTTP 412 code 20412: 2, timeout: 1)")
+    assert figures == (
+        "in flight 25 · waiting 25 · limit 25/50 · 429 waits 12 · failed 3 (HTTP 412 code 20412: 2, timeout: 1)"
+    )
 
 
 def test_the_display_is_there_before_the_first_result() -> None:
     stats = BulkStats(total=300, concurrency=10, max_concurrency=10)
-    stats.started = 10
+    stats.started = stats.requests_in_flight = 10
     text = display_text(stats, Clock(), [(0, 0), (2, 0)])
     bar, figures = text.splitlines()
     assert "0/300" in bar
     assert "elapsed 0:00:02" in bar
-    assert figures == "in flight 10 · limit 10/10 · 429 waits 0 · failed 0"
+    assert figures == "in flight 10 · waiting 0 · limit 10/10 · 429 waits 0 · failed 0"
 
 
 def test_the_display_without_a_total_reading_standard_input() -> None:
@@ -86,7 +88,7 @@ def test_the_display_without_a_total_reading_standard_input() -> None:
 def test_the_display_has_room_for_a_shared_rate_limit() -> None:
     stats = BulkStats(total=10, concurrency=10, max_concurrency=10, waiting_for_budget=7)
     figures = display_text(stats, Clock(), [(0, 0)]).splitlines()[-1]
-    assert figures == "in flight 0 · limit 10/10 · 429 waits 0 · waiting for budget 7 · failed 0"
+    assert figures == "in flight 0 · waiting 0 · limit 10/10 · 429 waits 0 · waiting for budget 7 · failed 0"
 
 
 def test_a_narrow_display_keeps_the_figures_whole() -> None:
@@ -119,7 +121,7 @@ def test_summary_on_ctrl_c_says_what_was_left() -> None:
         "Interrupted: 400 of 1,000 updates in 2.0 s (200/s)",
         "  ok      400",
         "  failed  0",
-        "  stopped 10 in flight: they may or may not have been applied (fetch them to know)",
+        "  stopped 10 under way: they may or may not have been applied (fetch them to know)",
         "  unsent  590",
     ]
 

@@ -286,9 +286,10 @@ class _BulkRun:
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})
 
     def poll(self) -> None:
-        """Copy the runs' live figures into the stats: 429s, and the concurrency limit of the kinds in use."""
+        """Copy the runs' live figures into the stats: requests in flight, 429s, the limit of the kinds in use."""
         progress = {kind: run.progress for kind, run in self.runs.items()}
         self.stats.rate_limited = sum(p.rate_limited for p in progress.values())
+        self.stats.requests_in_flight = sum(p.in_flight for p in progress.values())
         in_use = [p for kind, p in progress.items() if self.sent[kind]]
         if in_use:
             self.stats.concurrency = sum(p.concurrency for p in in_use)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 
-from .._client import AsyncTaskRouter, _is_loopback
+from .._client import BASE_URL_ENV, AsyncTaskRouter, _is_loopback
 from .._converter import unstructure_reservation
 from .._demo import run_demo
 from .._models import Reservation
@@ -52,25 +53,28 @@ def prepare(args: argparse.Namespace) -> Command:
 
 
 def _client_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``AsyncTaskRouter`` arguments: credentials from the environment and a checked ``--base-url``."""
+    """``AsyncTaskRouter`` arguments: credentials from the environment and a checked base URL, from
+    ``--base-url`` or else TWILIO_TASKROUTER_BASE_URL (checked here too, so its errors name the variable)."""
     options: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
     if args.base_url is not None:
-        options["base_url"] = _base_url(args.base_url, allow_insecure_http=args.allow_insecure_http)
+        options["base_url"] = _base_url(args.base_url, "--base-url", UsageError, args.allow_insecure_http)
+    elif os.environ.get(BASE_URL_ENV):
+        options["base_url"] = _base_url(os.environ[BASE_URL_ENV], BASE_URL_ENV, CLIError, args.allow_insecure_http)
     return {**options, **credentials_from_env()}
 
 
-def _base_url(text: str, *, allow_insecure_http: bool) -> str:
+def _base_url(text: str, name: str, error: type[CLIError], allow_insecure_http: bool) -> str:
     try:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:
-        raise UsageError(f"--base-url is not a URL: {exc}") from None
+        raise error(f"{name} is not a URL: {exc}") from None
     if url.userinfo:
-        raise UsageError("--base-url must not carry credentials: they come from the TWILIO_* variables")
+        raise error(f"{name} must not carry credentials: they come from the TWILIO_* variables")
     if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
-        raise UsageError(f"--base-url must be an http(s) URL such as http://127.0.0.1:8765, got {text!r}")
+        raise error(f"{name} must be an http(s) URL such as http://127.0.0.1:8765, got {text!r}")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-        raise UsageError(
-            f"--base-url {text} is plain http to a host that is not loopback: use https, "
+        raise error(
+            f"{name} {text} is plain http to a host that is not loopback: use https, "
             "or add --allow-insecure-http if you mean it"
         )
     return text

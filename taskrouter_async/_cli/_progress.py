@@ -64,7 +64,7 @@ class _Progress(Progress):
 
 
 def figures(stats: BulkStats) -> Text:
-    """``in flight 10 · limit 5/10 · 429 waits 3 · failed 2 (HTTP 412 code 20412: 2)``."""
+    """``in flight 5 · waiting 5 · limit 5/10 · 429 waits 3 · failed 2 (HTTP 412 code 20412: 2)``."""
     text = Text()
 
     def figure(label: str, value: str, style: str = "bold") -> None:
@@ -73,7 +73,8 @@ def figures(stats: BulkStats) -> Text:
         text.append(f"{label} ", style="dim")
         text.append(value, style=style)
 
-    figure("in flight", f"{stats.in_flight:,}")
+    figure("in flight", f"{stats.requests_in_flight:,}")
+    figure("waiting", f"{stats.waiting:,}")
     lowered = stats.concurrency < stats.max_concurrency
     figure("limit", f"{stats.concurrency:,}/{stats.max_concurrency:,}", "bold yellow" if lowered else "bold")
     figure("429 waits", f"{stats.rate_limited:,}", "bold yellow" if stats.rate_limited else "bold")

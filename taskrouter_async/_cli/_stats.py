@@ -34,6 +34,8 @@ class BulkStats:
     started: int = 0
     #: Results of those items, successes and failures.
     finished: int = 0
+    #: Requests on the wire now, retries included (the runs' own count).
+    requests_in_flight: int = 0
     succeeded: int = 0
     #: Failures by kind (``failure_kind``), input lines that could not be sent included.
     failures: Counter[str] = attrs.field(factory=Counter)
@@ -55,8 +57,14 @@ class BulkStats:
         return self.succeeded + self.failed
 
     @property
-    def in_flight(self) -> int:
+    def unfinished(self) -> int:
+        """Items started and not finished: on the wire, or waiting for a slot or to retry."""
         return self.started - self.finished
+
+    @property
+    def waiting(self) -> int:
+        """Started items with no request on the wire: waiting for a slot (the limit) or to retry."""
+        return max(self.unfinished - self.requests_in_flight, 0)
 
 
 def failure_kind(error: TaskRouterError | None) -> str:
@@ -87,10 +95,10 @@ def summary(stats: BulkStats, *, elapsed: float, interrupted: bool) -> str:
     lines.append(f"  failed  {stats.failed:,}" + (f" ({failures_text(stats.failures)})" if stats.failed else ""))
     if stats.rate_limited:
         lines.append(f"  429s    {stats.rate_limited:,} (rate limited: the run slowed down and retried)")
-    if interrupted and stats.in_flight:
+    if interrupted and stats.unfinished:
         lines.append(
-            f"  stopped {stats.in_flight:,} in flight: they may or may not have been applied (fetch them to know)"
+            f"  stopped {stats.unfinished:,} under way: they may or may not have been applied (fetch them to know)"
         )
     if interrupted and stats.total is not None:
-        lines.append(f"  unsent  {max(stats.total - stats.done - stats.in_flight, 0):,}")
+        lines.append(f"  unsent  {max(stats.total - stats.done - stats.unfinished, 0):,}")
     return "\n".join(lines)
