@@ -54,12 +54,9 @@ def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]
     if ("task_sid" in data) == ("worker_sid" in data):
         raise ValueError("give exactly one of task_sid and worker_sid")
     kind = "task" if "task_sid" in data else "worker"
-    params = data.get("params")
-    if not isinstance(params, dict) or not params:
+    fields = data.get("params")
+    if not isinstance(fields, dict) or not fields:
         raise ValueError('"params" must be an object of update fields, e.g. {"ReservationStatus": "accepted"}')
-    pairs = [
-        (key, _form_text(v)) for key, value in params.items() for v in (value if isinstance(value, list) else [value])
-    ]
     update_class = TaskReservationUpdate if kind == "task" else WorkerReservationUpdate
     workspace_sid, parent_sid, reservation_sid = (
         _text(data, name) for name in ("workspace_sid", f"{kind}_sid", "reservation_sid")
@@ -68,7 +65,7 @@ def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]
     if etag is not None and not isinstance(etag, str):
         raise ValueError('"etag" must be a string or null')
     try:
-        params = update_params(pairs, update_class)
+        params = update_params(fields.items(), update_class)
     except ValueError as exc:
         raise ValueError(f'"params": {exc}') from None
     try:
@@ -78,11 +75,8 @@ def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]
     except ValueError as exc:
         raise ValueError(f'"etag": {exc}') from None
     resource: Any = client.task_reservations if kind == "task" else client.worker_reservations
-    try:
-        # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
-        resource._prepare_update(item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag)
-    except UnicodeError:
-        raise ValueError('"params": a value is not text that can be sent (a lone surrogate?)') from None
+    # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
+    resource._prepare_update(item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag)
     return kind, item
 
 
@@ -96,13 +90,6 @@ def _text(data: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f'"{name}" must be a string')
     return value
-
-
-def _form_text(value: object) -> str:
-    """A JSON value as the API's form text: booleans as true/false, numbers in decimal."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 async def run_bulk_update(

@@ -39,17 +39,20 @@ def prepare(args: argparse.Namespace) -> Command:
         return functools.partial(_completion, args.shell)
     if args.command == "fake-server":
         return prepare_fake_server(args)
+    # Usage first (exit 2), then the environment and the installed extras (exit 1).
+    if args.command == "list" and args.worker_sid is not None and args.task is None:
+        raise UsageError("--worker-sid filters task reservations only: give --task")
+    params = _update_params(args) if args.command == "update" else None
     options = _client_options(args)
     if args.command == "bulk-update":
         return functools.partial(_bulk_update, args, options)
     printer = _printer(args)
     if args.command == "list":
-        if args.worker_sid is not None and args.task is None:
-            raise UsageError("--worker-sid filters task reservations only: give --task")
         return functools.partial(_list, args, options, printer)
     if args.command == "fetch":
         return functools.partial(_fetch, args, options, printer)
-    return functools.partial(_update, args, options, printer, _update_params(args))
+    assert params is not None
+    return functools.partial(_update, args, options, printer, params)
 
 
 def _client_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 import attrs
-import cattrs
 
-from .._converter import decode_form, describe_form_error, wire_name
+from .._converter import wire_name
+from .._errors import ValidationError
 from .._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from .._sids import is_sid
 
@@ -86,17 +86,21 @@ def _api_name(name: str, update_class: type[ReservationUpdate]) -> str:
     raise ValueError(f"unknown update field {name!r}{hint}")
 
 
-def update_params(pairs: Iterable[tuple[str, str]], update_class: type[P]) -> P:
-    """Update params from (name, text) pairs, each name an API name or its snake_case form.
+def update_params(fields: Iterable[tuple[str, object]], update_class: type[P]) -> P:
+    """Update params from (name, value) pairs: names are API names or their snake_case forms; values
+    are form text or JSON values, a repeated name (or a list) giving a list field several values.
 
-    Raises ValueError with a message for people (unknown names come with a suggestion).
+    The library's ``from_api_dict`` does the converting; ValueError carries a message for people
+    (an unknown name comes with a suggestion in the style it was typed).
     """
+    named: dict[str, list[object]] = {}
+    for name, value in fields:
+        named.setdefault(_api_name(name, update_class), []).extend(value if isinstance(value, list) else [value])
     try:
-        named = [(_api_name(name, update_class), value) for name, value in pairs]
-        return decode_form(named, update_class)
-    except (ValueError, cattrs.BaseValidationError) as exc:
-        # decode_form's ValidationError is a ValueError too; all of them read well as one line.
-        raise ValueError(describe_form_error(exc)) from None
+        return update_class.from_api_dict(named)
+    except ValidationError as exc:
+        # Its message names the Python class first; a command line user needs only the field's problem.
+        raise ValueError(str(exc).removeprefix(f"invalid {update_class.__name__}: ")) from None
 
 
 def if_match_value(text: str) -> str:
