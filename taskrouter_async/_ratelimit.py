@@ -200,6 +200,8 @@ class RateLimitStats:
     acquired: int
     #: Attempts that had to wait for a token (including those that then gave up).
     waited: int
+    #: Attempts waiting for a token right now.
+    waiting: int
     #: Seconds spent waiting for tokens, summed over attempts (10 attempts waiting 1 s = 10 s).
     wait_seconds: float
     #: Wall-clock seconds during which at least one attempt was waiting: time the budget held the client back.
@@ -330,6 +332,7 @@ class RateLimiter:
         return RateLimitStats(
             acquired=self._acquired,
             waited=self._waited,
+            waiting=self._waiting,
             wait_seconds=self._wait_seconds,
             throttled_seconds=throttled,
             timed_out=self._timed_out,
