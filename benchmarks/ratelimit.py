@@ -221,8 +221,8 @@ def _report(n: int, repeats: int, seconds: float, redis_url: str) -> str:
         lines.append(f"| {backend} | none | {base_latency:.0f} | {base_cpu:.0f} |")
         for label, (latency, cpu) in zip(("in-process", "Redis"), limited, strict=True):
             lines.append(
-                f"| {backend} | {label} | {latency:.0f} (+{latency - base_latency:.0f}) "
-                f"| {cpu:.0f} (+{cpu - base_cpu:.0f}) |"
+                f"| {backend} | {label} | {latency:.0f} ({latency - base_latency:+.0f}) "
+                f"| {cpu:.0f} ({cpu - base_cpu:+.0f}) |"
             )
     lines += [
         "",
