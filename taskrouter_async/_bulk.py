@@ -138,11 +138,12 @@ class BulkRun(Generic[R, U]):
     """A running ``update_many``: ``async with`` starts it and gives the results; leaving stops it.
 
     At most ``concurrency`` requests are in flight, each attempt (retries included) holding a slot,
-    and at most ``concurrency`` items are read ahead of their results being handed out. 429 handling, AIMD:
-    a 429 halves the limit (minimum 1), once per round of requests (a 429 answering a request
-    sent before the last halving does not halve again); then every ``limit`` answers that are not 429s (successes, and errors such as 412) raise it by
-    one, back up to ``concurrency``. The client's own retries (with Retry-After) still apply
-    to each request.
+    and at most ``concurrency`` items are read ahead of their results being handed out.
+
+    429 handling, AIMD: a 429 halves the limit (minimum 1), once per round of requests (a 429
+    answering a request sent before the last halving does not halve again); then every ``limit``
+    answers that are not 429s (successes, and errors such as 412) raise it by one, back up to
+    ``concurrency``. The client's own retries (with Retry-After) still apply to each request.
     """
 
     def __init__(
