@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import httpcore
 import httpx
 
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped
+from .base import DeadlineByAnyio, EngineClosed, Exchange, UnreadableBody, read_capped
 
 __all__ = ["CONNECTIONS_PER_POOL", "HttpcoreEngine"]
 
@@ -45,7 +45,7 @@ def split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-class HttpcoreEngine:
+class HttpcoreEngine(DeadlineByAnyio):
     """Several small httpcore pools sharing one connection limit, for one origin."""
 
     name = "httpx"
@@ -90,7 +90,7 @@ class HttpcoreEngine:
                 return index
         return min(range(count), key=lambda i: busy[i] - capacity[i])
 
-    async def exchange(
+    async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
     ) -> Exchange:
         if self.closed:

@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped
+from .base import DeadlineByAnyio, EngineClosed, Exchange, UnreadableBody, read_capped
 
 __all__ = ["HttpxEngine"]
 
 
-class HttpxEngine:
+class HttpxEngine(DeadlineByAnyio):
     """Sends through ``AsyncClient.send`` or straight to an ``httpx.AsyncBaseTransport``."""
 
     name = "httpx"
@@ -45,7 +45,7 @@ class HttpxEngine:
         response.request = request
         return response
 
-    async def exchange(
+    async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
     ) -> Exchange:
         if self.closed:
