@@ -1,4 +1,5 @@
-"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``fuzz``, ``signatures``, ``soak``, ``bench``."""
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``fuzz``, ``signatures``, ``soak``, ``ratelimit``,
+``bench``."""
 
 from __future__ import annotations
 
@@ -51,6 +52,18 @@ def soak(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = {"TASKROUTER_SOAK_UPDATES": "20000", "TASKROUTER_WALKTHROUGH_UPDATES": "10000"}
     session.run("pytest", "-m", "soak", "-s", *session.posargs, env=env)
+
+
+@nox.session
+def ratelimit(session: nox.Session) -> None:
+    """The shared-budget runs (4 processes on one Redis budget) for 20 s each, one with Redis killed mid-way.
+
+    Needs redis-server on PATH (Debian: apt-get install redis-server); prints the busiest second and the shares.
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest", "tests/test_ratelimit_redis.py", "-s", *session.posargs, env={"TASKROUTER_RATELIMIT_SECONDS": "20"}
+    )
 
 
 @nox.session

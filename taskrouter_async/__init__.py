@@ -36,6 +36,7 @@ from ._errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     RateLimitError,
+    RateLimitTimeoutError,
     TaskRouterError,
     ValidationError,
     WebhookError,
@@ -46,6 +47,7 @@ from ._errors import (
 from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._ratelimit import RateLimit, RateLimitStats
 from ._raw_response import RawResponse
 from ._reservations import Reservations
 from ._resource_types import (
@@ -91,7 +93,10 @@ __all__ = [
     "PageMeta",
     "PermissionDeniedError",
     "PreconditionFailedError",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitStats",
+    "RateLimitTimeoutError",
     "RawResponse",
     "RecordingChannels",
     "Region",

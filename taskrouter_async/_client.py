@@ -16,6 +16,7 @@ from ._engines import ENGINES, EngineName, open_engine
 from ._errors import ValidationError
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
 from ._pipeline import Pipeline, Settings
+from ._ratelimit import RateLimit, RateLimiter, RateLimitStats
 from ._reservations import TaskReservations, WorkerReservations, task_reservations, worker_reservations
 from ._sids import check_credential_sid
 from ._version import __version__
@@ -74,6 +75,7 @@ class AsyncTaskRouter:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         allow_insecure_http: bool = False,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         username, password = _credentials(account_sid, auth_token, api_key, api_secret)
         url = _base_url(base_url, region, edge, allow_insecure_http=allow_insecure_http)
@@ -93,6 +95,7 @@ class AsyncTaskRouter:
             timeout=checked_timeout(timeout),
             max_retries=checked_max_retries(max_retries),
             max_retry_after=checked_max_retry_after(max_retry_after),
+            rate_limiter=_rate_limiter(rate_limit),
         )
         engine_ = open_engine(
             engine_name,
@@ -104,10 +107,12 @@ class AsyncTaskRouter:
             transport=transport,
         )
         self._setup(Pipeline(settings, engine_), owns_engine=http_client is None)
+        self._owns_rate_limiter = True
 
     def _setup(self, pipeline: Pipeline, *, owns_engine: bool) -> None:
         self._pipeline = pipeline
         self._owns_engine = owns_engine
+        self._owns_rate_limiter = False
         self.task_reservations = task_reservations(pipeline)
         self.worker_reservations = worker_reservations(pipeline)
 
@@ -134,6 +139,12 @@ class AsyncTaskRouter:
     def max_retries(self) -> int:
         return self._pipeline.settings.max_retries
 
+    @property
+    def rate_limit_stats(self) -> RateLimitStats | None:
+        """A snapshot of the ``rate_limit=`` budget's counters (time waited, fallbacks); ``None`` without one."""
+        limiter = self._pipeline.settings.rate_limiter
+        return None if limiter is None else limiter.stats
+
     def with_options(
         self,
         *,
@@ -150,7 +161,10 @@ class AsyncTaskRouter:
         return view
 
     async def aclose(self) -> None:
-        """Close the connections, unless they belong to an ``http_client`` passed in."""
+        """Close the connections, unless they belong to an ``http_client`` passed in, and the rate limit's storage."""
+        limiter = self._pipeline.settings.rate_limiter
+        if self._owns_rate_limiter and limiter is not None:
+            await limiter.aclose()
         if self._owns_engine:
             await self._pipeline.engine.aclose()
 
@@ -285,3 +299,11 @@ def _proxy_for(base_url: str) -> str | None:
         return None
     proxies = urllib.request.getproxies_environment()
     return proxies.get(url.scheme) or proxies.get("all") or None
+
+
+def _rate_limiter(rate_limit: RateLimit | None) -> RateLimiter | None:
+    if rate_limit is None:
+        return None
+    if not isinstance(rate_limit, RateLimit):
+        raise ValidationError(f"rate_limit must be a RateLimit or None, got {type(rate_limit).__name__}")
+    return RateLimiter(rate_limit)

@@ -22,6 +22,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitError",
+    "RateLimitTimeoutError",
     "TaskRouterError",
     "ValidationError",
     "WebhookError",
@@ -39,6 +40,21 @@ class TaskRouterError(Exception):
 
 class ValidationError(TaskRouterError, ValueError):
     """Input that cannot be sent: raised before any network I/O."""
+
+
+class RateLimitTimeoutError(TaskRouterError, TimeoutError):
+    """The client's own ``rate_limit=`` budget had no room within ``max_wait`` seconds; nothing was sent.
+
+    Not an HTTP 429 (that is ``RateLimitError``): this one is raised before the request, by the
+    client, for the budget under ``key`` (a workspace SID unless the ``RateLimit`` names a key).
+    """
+
+    def __init__(self, message: str, *, key: str, max_wait: float, waited: float) -> None:
+        super().__init__(message)
+        self.key = key
+        self.max_wait = max_wait
+        #: Seconds this attempt spent waiting for the budget before giving up.
+        self.waited = waited
 
 
 class ClientClosedError(TaskRouterError, RuntimeError):

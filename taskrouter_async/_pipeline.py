@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._logging import logger
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
+from ._ratelimit import RateLimiter
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
 __all__ = ["AttemptGate", "Pipeline", "Reply", "Settings"]
@@ -50,6 +51,8 @@ class Settings:
     timeout: httpx.Timeout
     max_retries: int
     max_retry_after: float
+    #: The request budget every attempt takes a token from (``rate_limit=``); shared by ``with_options`` views.
+    rate_limiter: RateLimiter | None = None
     #: The most one attempt may take: the sum of its phase timeouts; ``None`` if any phase is unbounded.
     attempt_deadline: float | None = attrs.field(
         init=False, default=attrs.Factory(lambda self: _attempt_deadline(self.timeout), takes_self=True)
@@ -158,6 +161,8 @@ class Pipeline:
         if etag is not None:
             headers = {**headers, "If-Match": etag}
         repeat_is_safe = method == "GET" or etag is not None
+        limiter = settings.rate_limiter
+        budget = limiter.key_for(url) if limiter is not None else ""
         attempt = 0
         while True:
             attempt += 1
@@ -165,6 +170,8 @@ class Pipeline:
             if gate is not None:
                 await gate.acquire()
             try:
+                if limiter is not None:  # a token per attempt, taken as close to sending as possible
+                    await limiter.acquire(budget)
                 status, response_headers, content = await self.engine.exchange(
                     method, url, headers, body, settings.timeout, settings.attempt_deadline
                 )

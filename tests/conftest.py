@@ -11,6 +11,8 @@ import respx
 from taskrouter_async import AsyncTaskRouter, _client
 from taskrouter_async._engines import ENGINES
 
+from .ratelimit_support import recording_server  # noqa: F401 (a recording server for the rate-limit tests)
+from .redis_server import redis_server  # noqa: F401 (a real redis-server for the rate-limit tests)
 from .sids import ACCOUNT_SID, AUTH_TOKEN
 from .spec_check import spec_conformance  # noqa: F401 (autouse: every API request must conform to the spec)
 
