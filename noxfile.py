@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``fuzz`` and ``soak``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``quick``, ``docs``,
+``fuzz``, ``soak`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,24 @@ def tests(session: nox.Session) -> None:
     """The test suite on every Python that is installed (missing ones are skipped)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The suite without the long runs: no fault-injection soak, no fuzzing, no Hypothesis properties.
+
+    Hypothesis's pytest plugin marks every ``@given`` test ``hypothesis``; fuzz and soak tests carry
+    their own markers. The default ``pytest`` run still includes all three.
+    """
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not (soak or fuzz or hypothesis)", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/; warnings (broken links, docstring problems) fail the build."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session
