@@ -1,8 +1,9 @@
 """A local nginx that plays the TaskRouter API for benchmarks: static answers, started and stopped here.
 
-nginx (Debian's package, installed with apt-get when missing) serves one canned reservation for
-every update and pre-generated list pages for the walk, so the server costs far less CPU than
-the Python clients it is measuring.
+nginx (Debian's package, installed with apt-get when missing) serves one canned reservation, as
+a static file with an ETag, for a fetch or an update of any reservation SID, and pre-generated list
+pages for the walk, so the server costs far less CPU than the Python clients it is measuring.
+An update that sends ``If-Match`` gets 200 when it names that ETag and 412 otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 WORKSPACE_SID = "WS" + "b" * 32
@@ -116,10 +120,19 @@ http {{
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         default_type application/json;
+        # Any reservation SID: the static file answers with an ETag, which nginx's static module also
+        # checks If-Match against (a `return 200` answer has no ETag of its own, so If-Match would get
+        # 412). nginx refuses a POST to a static file with 405; the error page turns that into a GET of
+        # the same file, answered 200.
         location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/(Tasks|Workers)/W[TK][0-9a-f]{{32}}/Reservations/WR[0-9a-f]+$" {{
+            root {dir}/instance;
             client_body_buffer_size 64k;
-            add_header ETag '"bench-etag"' always;
-            return 200 '{reservation}';
+            rewrite ^ /reservation.json break;
+            error_page 405 =200 /reservation.json;
+        }}
+        location = /reservation.json {{
+            internal;
+            root {dir}/instance;
         }}
         location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/Tasks/WT[0-9a-f]{{32}}/Reservations$" {{
             root {dir}/pages;
@@ -130,22 +143,31 @@ http {{
 """
 
 
+@dataclass(frozen=True)
+class Mock:
+    """A running mock: where it listens and the ETag it sends with every reservation."""
+
+    base_url: str
+    etag: str
+
+
 @contextlib.contextmanager
-def nginx_server() -> Iterator[str]:
-    """Start nginx on a free 127.0.0.1 port; yield its base URL; stop it and remove its files."""
+def nginx_server() -> Iterator[Mock]:
+    """Start nginx on a free 127.0.0.1 port; yield it once it answers as expected; stop it and remove its files."""
     binary = ensure_nginx()
     with tempfile.TemporaryDirectory(prefix="taskrouter-bench-") as tmp:
         os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user when started by root
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         _write_pages(Path(tmp) / "pages", base)
-        reservation = json.dumps(reservation_json(base, 0)).replace("'", "\\'")
+        (Path(tmp) / "instance").mkdir()
+        (Path(tmp) / "instance" / "reservation.json").write_text(json.dumps(reservation_json(base, 0)))
         config = Path(tmp) / "nginx.conf"
-        config.write_text(_CONFIG.format(dir=tmp, port=port, reservation=reservation))
+        config.write_text(_CONFIG.format(dir=tmp, port=port))
         process = subprocess.Popen([binary, "-c", str(config), "-p", tmp], stderr=subprocess.PIPE)
         try:
             _wait_for(port, process)
-            yield base
+            yield Mock(base_url=base, etag=_check(base))
         finally:
             process.terminate()
             try:
@@ -166,3 +188,22 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         time.sleep(0.05)
     raise RuntimeError("nginx did not start listening within 10 s")
+
+
+def _check(base: str) -> str:
+    """The mock's ETag, after checking that it answers a fetch, an update and If-Match as the benchmarks expect."""
+    url = f"{base}/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{reservation_sid(123_456)}"
+
+    def status(etag: str | None, body: bytes | None) -> tuple[int, str]:
+        request = urllib.request.Request(url, data=body, headers={"If-Match": etag} if etag else {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.headers.get("ETag", "")
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    fetched, etag = status(None, None)
+    answers = (fetched, status(None, b"ReservationStatus=accepted")[0], status(etag, b"a=b")[0], status('"x"', b"a=b")[0])
+    if not etag or answers != (200, 200, 200, 412):
+        raise RuntimeError(f"the nginx mock answers {answers} with ETag {etag!r}, not (200, 200, 200, 412)")
+    return etag

@@ -29,6 +29,7 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConflictError,
     InternalServerError,
     NotFoundError,
@@ -38,11 +39,13 @@ from ._errors import (
     TaskRouterError,
     ValidationError,
 )
+from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import Reservations, TaskReservations, WorkerReservations
-from ._transports import aiohttp_transport
 from ._version import __version__
+
+_setup_logging_from_env()
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -64,6 +67,7 @@ __all__ = [
     "BulkRun",
     "BulkUpdate",
     "CallStatus",
+    "ClientClosedError",
     "ConferenceEvent",
     "ConferenceRecord",
     "ConferenceTrim",
@@ -93,5 +97,4 @@ __all__ = [
     "WorkerReservationUpdate",
     "WorkerReservations",
     "__version__",
-    "aiohttp_transport",
 ]

@@ -1,9 +1,10 @@
 """Concurrent bulk updates: ``update_many`` and ``update_all`` of both reservation kinds.
 
-One run is a task group inside ``async with``: ``concurrency`` workers each take a free slot,
-read the next item (lazily, one at a time) and update it; results flow back through a bounded
-memory stream in completion order. Every request goes through the client's one pipeline (``_send``), so
-retries are the client's. The number of slots adapts to 429s (see ``BulkRun``).
+One run is a task group inside ``async with``: ``concurrency`` workers each read the next item
+(lazily, one at a time) and update it; results flow back through a bounded memory stream in
+completion order. Every request goes through the client's one pipeline, so retries are the
+client's, and every attempt, retries included, holds a slot of the adaptive limit while it is in
+flight. The number of slots adapts to 429s (see ``BulkRun``).
 """
 
 from __future__ import annotations
@@ -71,14 +72,16 @@ class BulkProgress:
     done: int
     succeeded: int
     failed: int
-    #: Updates started and not yet handed out.
+    #: Requests in flight now (retries included).
     in_flight: int
     #: The current limit on requests in flight (lower than asked while the API answers 429).
     concurrency: int
 
 
 class _AdaptiveLimit:
-    """AIMD on a CapacityLimiter; the rule is in ``BulkRun``'s docstring."""
+    """AIMD on a CapacityLimiter; the rule is in ``BulkRun``'s docstring. The pipeline holds one slot per
+    attempt (it is the ``AttemptGate`` of every request of the run), so after a halving even retries
+    of requests already under way wait for a slot."""
 
     def __init__(self, maximum: int) -> None:
         self.limiter = anyio.CapacityLimiter(maximum)
@@ -89,6 +92,15 @@ class _AdaptiveLimit:
     @property
     def current(self) -> int:
         return int(self.limiter.total_tokens)
+
+    async def acquire(self) -> None:
+        try:
+            self.limiter.acquire_nowait()  # uncontended: no trip through the event loop
+        except anyio.WouldBlock:
+            await self.limiter.acquire()
+
+    def release(self) -> None:
+        self.limiter.release()
 
     def rate_limited(self, sent_in_generation: int) -> None:
         if sent_in_generation != self.generation:
@@ -120,8 +132,8 @@ _Message = BulkResult[R, U] | _Failure
 class BulkRun(Generic[R, U]):
     """A running ``update_many``: ``async with`` starts it and gives the results; leaving stops it.
 
-    At most ``concurrency`` updates are in flight, and the input is read only as slots free up
-    (plus at most ``concurrency`` finished results waiting to be read). 429 handling, AIMD:
+    At most ``concurrency`` requests are in flight, each attempt (retries included) holding a slot,
+    and at most ``concurrency`` items are read ahead of their results being handed out. 429 handling, AIMD:
     a 429 halves the limit (minimum 1), once per round of requests (a 429 answering a request
     sent before the last halving does not halve again); then every ``limit`` successes raise it by
     one, back up to ``concurrency``. The client's own retries (with Retry-After) still apply
@@ -175,27 +187,19 @@ class BulkRun(Generic[R, U]):
             self._receive.close()
 
     async def _work(self, source: _Source[U], send: MemoryObjectSendStream[_Message[R, U]]) -> None:
-        """One of ``concurrency`` workers: take a slot, read the next item, update it, hand over the result.
+        """One of ``concurrency`` workers: read the next item, update it, hand over the result.
 
-        The slot is held until the result is in the stream, so a slow reader holds back new requests.
+        A worker waits for its result to be taken before it reads on, so a slow reader holds back new requests.
         """
-        limiter = self._limit.limiter
         with send:
             while True:
+                message = await self._next_result(source)
+                if message is None:
+                    return
                 try:
-                    limiter.acquire_nowait()  # uncontended: no trip through the event loop
+                    send.send_nowait(message)
                 except anyio.WouldBlock:
-                    await limiter.acquire()
-                try:
-                    message = await self._next_result(source)
-                    if message is None:
-                        return
-                    try:
-                        send.send_nowait(message)
-                    except anyio.WouldBlock:
-                        await send.send(message)
-                finally:
-                    limiter.release()
+                    await send.send(message)
 
     async def _next_result(self, source: _Source[U]) -> _Message[R, U] | None:
         """The outcome of the next item, or None when the input is done."""
@@ -219,7 +223,7 @@ class BulkRun(Generic[R, U]):
             sent_in = limit.generation  # a retry goes out after this 429's halving
 
         try:
-            reservation = await self._reservations._send_update(request, on_rate_limited=rate_limited)
+            reservation = await self._reservations._send_update(request, gate=limit, on_rate_limited=rate_limited)
         except TaskRouterError as exc:
             return BulkResult(index=index, item=item, error=exc)
         except Exception as exc:

@@ -9,10 +9,11 @@ an error, an unknown key is ignored.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import attrs
 import cattrs
@@ -84,8 +85,21 @@ def form_fields(params: ReservationUpdate) -> dict[str, str | list[str]]:
 
 
 def encode_form(params: ReservationUpdate) -> bytes:
-    """The urlencoded request body for ``params`` (lists as repeated keys, no brackets)."""
-    return urlencode(form_fields(params), doseq=True).encode("ascii")
+    """The urlencoded request body for ``params`` (lists as repeated keys, no brackets).
+
+    Byte for byte what ``urlencode(..., doseq=True)`` writes, but a value made only of the characters
+    ``quote_plus`` leaves alone (most SIDs, statuses, numbers) is not run through it: quoting was the
+    largest part of the library's own CPU per update.
+    """
+    pairs: list[str] = []
+    for key, value in form_fields(params).items():
+        for item in (value,) if isinstance(value, str) else value:
+            pairs.append(f"{key}={item if _NEEDS_NO_QUOTING(item) else quote_plus(item)}")
+    return "&".join(pairs).encode("ascii")
+
+
+#: The characters ``quote_plus`` keeps as they are (RFC 3986 unreserved).
+_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
 
 
 # --- form fields -> update params (for round trips and the fake server) -------------------

@@ -14,6 +14,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -33,6 +34,10 @@ class TaskRouterError(Exception):
 
 class ValidationError(TaskRouterError, ValueError):
     """Input that cannot be sent: raised before any network I/O."""
+
+
+class ClientClosedError(TaskRouterError, RuntimeError):
+    """The client was closed (``aclose()`` or the end of its ``async with``): no request can be sent."""
 
 
 class APIError(TaskRouterError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 import attrs
@@ -17,13 +17,11 @@ import httpx
 from ._bulk import DEFAULT_CONCURRENCY, BulkItem, BulkProgress, BulkResult, BulkRun
 from ._converter import ResponseShapeError, encode_form, structure_page, structure_reservation
 from ._enums import ReservationStatus
-from ._errors import APIResponseValidationError, ValidationError, readable_response
+from ._errors import APIResponseValidationError, ValidationError
 from ._models import Page, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._pipeline import AttemptGate, Pipeline, Reply
 from ._sids import check_sid
-
-if TYPE_CHECKING:
-    from ._client import AsyncTaskRouter
 
 __all__ = [
     "TASK",
@@ -73,15 +71,14 @@ class Reservations(Generic[R, U]):
     worker (``client.worker_reservations``). The parent is a task SID or a worker SID accordingly.
     """
 
-    def __init__(self, client: AsyncTaskRouter, kind: ReservationKind[R, U]) -> None:
-        self._client = client
+    def __init__(self, pipeline: Pipeline, kind: ReservationKind[R, U]) -> None:
+        self._pipeline = pipeline
         self._kind = kind
 
     async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        url = self._client._url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
-        response, body = await self._client._send("GET", url)
-        return self._reservation(response, body)
+        url = self._pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        return self._reservation(await self._pipeline.send("GET", url))
 
     async def update(
         self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, /, *, etag: str | None = None
@@ -95,15 +92,21 @@ class Reservations(Generic[R, U]):
         self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, etag: str | None
     ) -> PreparedUpdate:
         """Check an update and build its URL and body, without I/O; raises ValidationError."""
-        url = self._client._url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        url = self._pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         return PreparedUpdate(url=url, body=self.encode(params), etag=_etag(etag))
 
-    async def _send_update(self, request: PreparedUpdate, *, on_rate_limited: Callable[[], None] | None = None) -> R:
+    async def _send_update(
+        self,
+        request: PreparedUpdate,
+        *,
+        gate: AttemptGate | None = None,
+        on_rate_limited: Callable[[], None] | None = None,
+    ) -> R:
         """Send a prepared update through the client's pipeline (and its retries); return the reservation."""
-        response, body = await self._client._send(
-            "POST", request.url, body=request.body, etag=request.etag, on_rate_limited=on_rate_limited
+        reply = await self._pipeline.send(
+            "POST", request.url, body=request.body, etag=request.etag, gate=gate, on_rate_limited=on_rate_limited
         )
-        return self._reservation(response, body)
+        return self._reservation(reply)
 
     def update_many(
         self,
@@ -181,22 +184,23 @@ class Reservations(Generic[R, U]):
         return ItemIterator(PageIterator(self._page, first_url), limit)
 
     async def _page(self, url: str) -> Page[R]:
-        response, body = await self._client._send("GET", url)
+        reply = await self._pipeline.send("GET", url)
         try:
-            items, meta = structure_page(_json(body), self._kind.model)
-            next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, response)
+            items, meta = structure_page(_json(reply.content), self._kind.model)
+            next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, reply.url)
         except ResponseShapeError as exc:
-            raise _shape_error(exc, response, body) from None
+            raise _shape_error(exc, reply) from None
         return Page(items=items, meta=attrs.evolve(meta, next_page_url=next_url))
 
-    def _next_page_url(self, url: str, response: httpx.Response) -> str:
-        """An absolute next-page URL on our origin; a relative one is resolved against the request."""
+    def _next_page_url(self, url: str, page_url: str) -> str:
+        """An absolute, normalised next-page URL on our origin; a relative one is resolved against the page's."""
         try:
-            absolute = str(response.request.url.join(url))
-            self._client._check_same_origin(absolute)
+            current = httpx.URL(page_url)
+            absolute = str(current.join(url))
+            self._pipeline.check_same_origin(absolute)
         except (httpx.InvalidURL, ValidationError) as exc:
             raise ResponseShapeError(f"next_page_url is unsafe: {exc}") from None
-        if absolute == str(response.request.url):
+        if absolute == str(current):
             raise ResponseShapeError("next_page_url points back at the same page")
         return absolute
 
@@ -225,11 +229,11 @@ class Reservations(Generic[R, U]):
                 raise ValidationError(f"page_size must be an integer in 1..{MAX_PAGE_SIZE}, got {page_size!r}")
             query["PageSize"] = str(page_size)
         if page_url is None:
-            return self._client._url(path) + (f"?{urlencode(query)}" if query else "")
+            return self._pipeline.url(path) + (f"?{urlencode(query)}" if query else "")
         if query:
             raise ValidationError("page_url already carries the filters and page size: pass it alone")
-        self._client._check_same_origin(page_url)
-        if not page_url.startswith(self._client._url(path)):
+        self._pipeline.check_same_origin(page_url)
+        if not page_url.startswith(self._pipeline.url(path)):
             raise ValidationError(f"page_url is not a page of {path}")
         return page_url
 
@@ -244,11 +248,11 @@ class Reservations(Generic[R, U]):
         sid = check_sid(reservation_sid, "WR", "reservation_sid")
         return f"{self._list_path(workspace_sid, parent_sid)}/{sid}"
 
-    def _reservation(self, response: httpx.Response, body: bytes) -> R:
+    def _reservation(self, reply: Reply) -> R:
         try:
-            return structure_reservation(_json(body), self._kind.model, response.headers.get("etag"))
+            return structure_reservation(_json(reply.content), self._kind.model, reply.headers.get("etag"))
         except ResponseShapeError as exc:
-            raise _shape_error(exc, response, body) from None
+            raise _shape_error(exc, reply) from None
 
 
 class PageIterator(AsyncIterator[Page[R]]):
@@ -316,8 +320,8 @@ def _json(body: bytes) -> object:
         raise ResponseShapeError(f"the body is not JSON ({exc})") from None
 
 
-def _shape_error(exc: ResponseShapeError, response: httpx.Response, body: bytes) -> APIResponseValidationError:
+def _shape_error(exc: ResponseShapeError, reply: Reply) -> APIResponseValidationError:
+    response = reply.http_response()
     return APIResponseValidationError(
-        f"unexpected response to {response.request.method} {response.request.url.path}: {exc}",
-        response=readable_response(response, body),
+        f"unexpected response to {reply.method} {response.request.url.path}: {exc}", response=response
     )

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import respx
 
-from taskrouter_async import AsyncTaskRouter
+from taskrouter_async import AsyncTaskRouter, _client
+from taskrouter_async._engines import ENGINES
 
 from .sids import ACCOUNT_SID, AUTH_TOKEN
 from .spec_check import spec_conformance  # noqa: F401 (autouse: every API request must conform to the spec)
@@ -20,9 +21,31 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on every HTTP engine: clients built without ``engine=`` use this one.
+
+    Only for tests against real servers on 127.0.0.1: respx and httpx mocks see the httpx engine only.
+    """
+    monkeypatch.setattr(_client, "DEFAULT_ENGINE", request.param)
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The aiohttp engine runs on asyncio only: drop its trio combinations instead of skipping them."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        chosen = params.params if params is not None else {}
+        (drop if chosen.get("engine") == "aiohttp" and chosen.get("anyio_backend") == "trio" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(autouse=True)
 def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's real credentials or region must never leak into a test."""
+    """A developer's real credentials, region, base URL, log level or proxies must never leak into a test."""
     for name in (
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
@@ -30,8 +53,15 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "TWILIO_API_SECRET",
         "TWILIO_REGION",
         "TWILIO_EDGE",
+        "TWILIO_TASKROUTER_BASE_URL",
+        "TASKROUTER_LOG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
     ):
         monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture

@@ -399,9 +399,36 @@ def _hook_subclasses_of(base: type) -> None:
     setattr(base, "__init_subclass__", classmethod(init_subclass))  # noqa: B010 (mypy forbids the plain assignment)
 
 
+def _recording_exchange(method: Any) -> Any:
+    """An engine's ``exchange`` recording the request it sends, as an httpx.Request (engines that build none)."""
+
+    @functools.wraps(method)
+    async def exchange(self: Any, verb: str, url: str, headers: Any, body: bytes | None, timeout: Any) -> Any:
+        try:
+            return await method(self, verb, url, headers, body, timeout)
+        finally:
+            _record(httpx.Request(verb, url, headers=headers, content=body))
+
+    return exchange
+
+
+def _engines_without_httpx_objects() -> list[type]:
+    """The engines whose requests never pass an httpx client or transport (the httpx engine's do)."""
+    from taskrouter_async._engines.httpcore_engine import HttpcoreEngine
+
+    engines: list[type] = [HttpcoreEngine]
+    try:
+        from taskrouter_async._engines.aiohttp_engine import AiohttpEngine
+    except ImportError:  # the aiohttp extra is not installed
+        return engines
+    return [*engines, AiohttpEngine]
+
+
 @functools.cache
 def install_hooks() -> None:
-    """Once per process: every request that reaches an httpx client or transport goes to ``_record``."""
+    """Once per process: every request that reaches an engine, httpx client or transport goes to ``_record``."""
+    for engine in _engines_without_httpx_objects():
+        engine.exchange = _recording_exchange(engine.exchange)  # type: ignore[attr-defined]
     for client in (httpx.AsyncClient, httpx.Client):
         client.send = _recording(client.send)  # type: ignore[method-assign]
     for base in _TRANSPORT_METHODS:

@@ -385,3 +385,24 @@ async def test_bulk_result_is_frozen_and_reports_ok() -> None:
     with pytest.raises(AttributeError):
         result.index = 1  # type: ignore[misc]
     assert json.dumps(result.index) == "0"
+
+
+async def test_after_a_429_retries_wait_for_a_slot_too() -> None:
+    """A server that, like Twilio, refuses (429, code 20429) whatever is over 4 requests in flight.
+
+    Every attempt takes a slot of the adaptive limit, so once the limit has come down, retries of
+    requests already under way queue for slots like new ones and the run converges. (When workers
+    kept their slot through their retries, the 32 first requests kept retrying together and 7 of
+    them ran out of retries.)
+    """
+
+    async def capped(request: httpx.Request) -> httpx.Response:
+        if api.in_flight > 4:
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": 20429, "message": "Too many"})
+        await anyio.sleep(0.01)
+        return await echo(request)
+
+    api = FakeAPI(capped)
+    async with make_client(api, max_retries=6) as client:
+        results = await client.task_reservations.update_all(updates(64), concurrency=32)
+    assert [r.error for r in results if not r.ok] == []

@@ -171,7 +171,7 @@ async def test_the_own_http_client_is_closed() -> None:
     client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN)
     async with client:
         pass
-    assert client._http.is_closed
+    assert client.is_closed
 
 
 async def test_with_options_shares_the_pool_and_keeps_it_open() -> None:
@@ -179,14 +179,14 @@ async def test_with_options_shares_the_pool_and_keeps_it_open() -> None:
         view = client.with_options(timeout=2.5, max_retries=5)
         assert (view.max_retries, view.timeout.read) == (5, 2.5)
         assert (client.max_retries, client.timeout.read) == (2, 30.0)
-        assert view._http is client._http
+        assert view._pipeline.engine is client._pipeline.engine
         await view.aclose()
-        assert not client._http.is_closed
+        assert not client.is_closed
 
 
 def test_repr_shows_no_credentials() -> None:
     client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN)
-    text = repr(client) + str(client) + repr(client._settings)
+    text = repr(client) + str(client) + repr(client._pipeline.settings)
     assert AUTH_TOKEN not in text
     assert base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode() not in text
     assert text.startswith("AsyncTaskRouter(base_url='https://taskrouter.twilio.com'")

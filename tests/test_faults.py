@@ -32,7 +32,7 @@ from taskrouter_async import AsyncTaskRouter, TaskReservationUpdate, TaskRouterE
 from .loopback import Conn, LoopbackServer, Request
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
 
-pytestmark = [pytest.mark.anyio, pytest.mark.soak]
+pytestmark = [pytest.mark.anyio, pytest.mark.soak, pytest.mark.usefixtures("engine")]
 
 UPDATES = int(os.environ.get("TASKROUTER_SOAK_UPDATES", "2000"))
 CONCURRENCY = 50

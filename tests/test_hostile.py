@@ -25,14 +25,14 @@ from taskrouter_async import (
     NotFoundError,
     TaskReservationUpdate,
     TaskRouterError,
-    _client,
     _retry,
 )
+from taskrouter_async._engines import base as engine_base
 
 from .loopback import Conn, Handler, LoopbackServer, Request, head
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("engine")]
 
 GOOD = {"sid": RESERVATION_SID, "reservation_status": "pending", "date_created": "2014-05-14T10:50:02Z"}
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -195,7 +195,7 @@ _STOPPED_MID_STREAM = {"bad gzip", "huge chunked body"}
     "case", [pytest.param(case, marks=[_HTTPX_GENERATORS] if case in _STOPPED_MID_STREAM else []) for case in COMMON]
 )
 async def test_broken_responses(case: str, call: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_client, "MAX_RESPONSE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(engine_base, "MAX_RESPONSE_BYTES", 1024 * 1024)
     handler, error = COMMON[case]
     await expect(handler, call, error)
 

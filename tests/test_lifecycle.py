@@ -29,7 +29,7 @@ from taskrouter_async import (
 from .loopback import Conn, LoopbackServer, Request, json_handler
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("engine")]
 
 ACCEPT = TaskReservationUpdate(reservation_status="accepted")
 #: Every scenario must finish well within this, or the test fails instead of hanging.
@@ -71,14 +71,28 @@ async def update(client: AsyncTaskRouter, etag: str | None = None) -> Any:
     return await client.task_reservations.update(WORKSPACE_SID, TASK_SID, RESERVATION_SID, ACCEPT, etag=etag)
 
 
+def _aiohttp_connector(client: AsyncTaskRouter) -> Any:
+    session = client._pipeline.engine._session  # type: ignore[attr-defined]
+    return None if session is None or session.closed else session.connector
+
+
 def pool_connections(client: AsyncTaskRouter) -> list[Any]:
-    """The httpcore connections the client's pool (or pools, if the transport has several) holds now."""
-    transport: Any = client._http._transport
-    return [c for t in getattr(transport, "_pools", [transport]) for c in t._pool.connections]
+    """The connections the client's engine holds now, idle or in use (engine internals, read by tests only)."""
+    engine: Any = client._pipeline.engine
+    if engine.name == "aiohttp":
+        connector = _aiohttp_connector(client)
+        if connector is None:
+            return []
+        return [proto for idle in connector._conns.values() for proto, _ in idle] + list(connector._acquired)
+    return list(engine.connections())
 
 
 def busy_connections(client: AsyncTaskRouter) -> list[Any]:
-    return [c for c in pool_connections(client) if not c.is_idle()]
+    engine: Any = client._pipeline.engine
+    if engine.name == "aiohttp":
+        connector = _aiohttp_connector(client)
+        return [] if connector is None else list(connector._acquired)
+    return [c for c in engine.connections() if not c.is_idle()]
 
 
 @contextmanager

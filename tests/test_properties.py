@@ -17,7 +17,7 @@ import string
 import typing
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import attrs
 import httpx
@@ -33,7 +33,7 @@ from taskrouter_async import (
     ValidationError,
     WorkerReservationUpdate,
 )
-from taskrouter_async._converter import decode_form, encode_form, wire_name
+from taskrouter_async._converter import decode_form, encode_form, form_fields, wire_name
 
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
 from .spec_check import SPEC_SERVER, SentRequest, check_request, described_range, form_schema, resolve, sid_prefix, spec
@@ -195,6 +195,7 @@ def test_strategies_cover_every_field(cls: type[ReservationUpdate]) -> None:
 def test_any_valid_update_round_trips_and_conforms(cls: type[ReservationUpdate], data: st.DataObject) -> None:
     params = data.draw(updates(cls), label="params")
     body = encode_form(params)
+    assert body == urlencode(form_fields(params), doseq=True).encode("ascii"), "byte for byte urlencode's output"
     pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True)
     assert decode_form(pairs, cls) == params
     set_fields = {wire_name(field.name) for field in attrs.fields(cls) if getattr(params, field.name) is not None}

@@ -298,7 +298,7 @@ async def test_with_options_is_a_view_sharing_the_pool(api: respx.MockRouter) ->
     route = api.get(PATH).mock(return_value=httpx.Response(502))
     async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=3) as client:
         view = client.with_options(max_retries=0, timeout=1.5)
-        assert view._http is client._http
+        assert view._pipeline.engine is client._pipeline.engine
         assert (view.max_retries, view.timeout) == (0, httpx.Timeout(1.5))
         assert (client.max_retries, client.timeout) == (3, DEFAULT_TIMEOUT)
         with pytest.raises(InternalServerError):
@@ -308,8 +308,8 @@ async def test_with_options_is_a_view_sharing_the_pool(api: respx.MockRouter) ->
             await _call(client, FETCH)
         assert route.call_count == 5
         await view.aclose()
-        assert not client._http.is_closed
-    assert client._http.is_closed
+        assert not client.is_closed
+    assert client.is_closed
 
 
 async def test_per_call_timeout_reaches_the_request(api: respx.MockRouter) -> None:
@@ -337,10 +337,9 @@ async def test_defaults() -> None:
     async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
         assert client.timeout == httpx.Timeout(30.0, connect=5.0)
         assert client.max_retries == 2
-        transport: Any = client._http._transport
-        pools = [t._pool for t in getattr(transport, "_pools", [transport])]  # one httpx pool or several
-        assert all(pool._retries == 0 for pool in pools), "the transport never retries on its own"
-        assert sum(pool._max_connections for pool in pools) == DEFAULT_LIMITS.max_connections
+        engine: Any = client._pipeline.engine
+        assert all(pool._retries == 0 for pool in engine._pools), "the engine never retries on its own"
+        assert sum(pool._max_connections for pool in engine._pools) == DEFAULT_LIMITS.max_connections
 
 
 async def test_bad_request_is_never_retried_even_with_retries_left(api: respx.MockRouter) -> None:

@@ -56,7 +56,7 @@ def test_repr_and_str_hide_credentials() -> None:
         AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN),
         AsyncTaskRouter(ACCOUNT_SID, api_key=API_KEY, api_secret=API_SECRET),
     ):
-        for obj in (client, client.with_options(max_retries=0), client._settings, client.task_reservations):
+        for obj in (client, client.with_options(max_retries=0), client._pipeline.settings, client.task_reservations):
             assert_no_secret(repr(obj) + str(obj))
 
 

@@ -1,0 +1,168 @@
+"""The default engine: httpcore connection pools used directly, without httpx Request/Response objects.
+
+httpcore scans every connection and queued request of a pool on each request, so one pool of
+100 connections spends most of its CPU on itself under load. This engine splits the connection
+limit exactly over several small pools and sends each request to a pool with a free connection
+(the least busy one when all are busy), so the total never exceeds ``max_connections`` and no
+request waits while a connection is free. Works wherever httpx does (asyncio and trio).
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import Mapping
+
+import httpcore
+import httpx
+
+from .base import EngineClosed, Exchange, UnreadableBody, read_capped
+
+__all__ = ["CONNECTIONS_PER_POOL", "HttpcoreEngine"]
+
+#: Connections per pool: small enough for httpcore's per-request scan to stay cheap.
+CONNECTIONS_PER_POOL = 4
+
+# httpx maps httpcore's exceptions with a private helper; this is the same table, most specific first.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+)
+
+
+def split(total: int, parts: int) -> list[int]:
+    """``total`` as ``parts`` near-equal whole numbers that add up to it exactly."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+class HttpcoreEngine:
+    """Several small httpcore pools sharing one connection limit, for one origin."""
+
+    name = "httpx"
+
+    def __init__(
+        self, origin: str, limits: httpx.Limits, ssl_context: ssl.SSLContext | None, proxy: str | None
+    ) -> None:
+        url = httpx.URL(origin)
+        self._origin = origin
+        self._scheme = url.raw_scheme
+        self._host = url.raw_host
+        self._port = url.port
+        total = limits.max_connections
+        count = 1 if total is None else max(1, math.ceil(total / CONNECTIONS_PER_POOL))
+        capacities: list[int | None] = [None] if total is None else list(split(total, count))
+        keepalive = limits.max_keepalive_connections
+        keepalives: list[int | None] = (
+            [None] * count if keepalive is None else list(split(min(keepalive, total or keepalive), count))
+        )
+        self._pools: list[httpcore.AsyncConnectionPool] = [
+            _pool(capacity, alive, limits.keepalive_expiry, ssl_context, proxy)
+            for capacity, alive in zip(capacities, keepalives, strict=True)
+        ]
+        #: Requests each pool is serving now, and how many it can serve at once (``inf`` when unlimited).
+        self._busy = [0] * count
+        self._capacity = [math.inf if c is None else c for c in capacities]
+        self._next = 0
+        self.closed = False
+
+    @property
+    def pool_capacities(self) -> list[float]:
+        return list(self._capacity)
+
+    def _pick(self) -> int:
+        """A pool with a free connection, starting after the last one picked; else the least busy."""
+        busy, capacity, count = self._busy, self._capacity, len(self._busy)
+        start = self._next
+        for offset in range(count):
+            index = (start + offset) % count
+            if busy[index] < capacity[index]:
+                self._next = (index + 1) % count
+                return index
+        return min(range(count), key=lambda i: busy[i] - capacity[i])
+
+    async def exchange(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
+    ) -> Exchange:
+        if self.closed:
+            raise EngineClosed
+        target = url[len(self._origin) :].encode("ascii") if url.startswith(self._origin) else httpx.URL(url).raw_path
+        request = httpcore.Request(
+            method.encode("ascii"),
+            httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target),
+            headers=[(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
+            + ([(b"Content-Length", str(len(body)).encode("ascii"))] if body is not None else []),
+            content=body,
+            extensions={"timeout": timeout.as_dict()},
+        )
+        index = self._pick()
+        self._busy[index] += 1
+        try:
+            response = await self._pools[index].handle_async_request(request)
+            try:
+                return await _read(response)
+            finally:
+                await response.aclose()
+        except httpx.TransportError:
+            raise
+        except Exception as exc:
+            for source, mapped in _ERRORS:
+                if isinstance(exc, source):
+                    raise mapped(str(exc) or type(exc).__name__) from exc
+            raise
+        finally:
+            self._busy[index] -= 1
+
+    async def aclose(self) -> None:
+        self.closed = True
+        for pool in self._pools:
+            await pool.aclose()
+
+    def connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        """Every connection the pools hold now (for tests that prove nothing leaks)."""
+        return [connection for pool in self._pools for connection in pool.connections]
+
+
+def _pool(
+    capacity: int | None,
+    keepalive: int | None,
+    expiry: float | None,
+    ssl_context: ssl.SSLContext | None,
+    proxy: str | None,
+) -> httpcore.AsyncConnectionPool:
+    if proxy is not None:
+        return httpcore.AsyncHTTPProxy(
+            proxy_url=proxy,
+            ssl_context=ssl_context,
+            max_connections=capacity,
+            max_keepalive_connections=keepalive,
+            keepalive_expiry=expiry,
+        )
+    return httpcore.AsyncConnectionPool(
+        ssl_context=ssl_context, max_connections=capacity, max_keepalive_connections=keepalive, keepalive_expiry=expiry
+    )
+
+
+async def _read(response: httpcore.Response) -> Exchange:
+    headers = httpx.Headers(response.headers)
+    body = await read_capped(response.aiter_stream(), response.status, headers)
+    if headers.get("content-encoding", "identity").lower() not in ("identity", ""):
+        body = _decoded(response.status, headers, body)
+    return response.status, headers, body
+
+
+def _decoded(status: int, headers: httpx.Headers, body: bytes) -> bytes:
+    """A body the server compressed although we never asked: decoded the way httpx decodes."""
+    try:
+        return httpx.Response(status, headers=headers, content=body).read()
+    except httpx.DecodingError as exc:
+        raise UnreadableBody(str(exc), status, headers) from None

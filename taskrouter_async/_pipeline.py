@@ -1,0 +1,233 @@
+"""The one request pipeline every operation uses: build, send (through an engine), classify, retry.
+
+Resources hand it a method, a URL on the client's origin and an optional form body; it adds the
+credentials and headers, sends each attempt through the client's engine within the attempt
+deadline, turns every failure into a typed error, and retries by the rules in ``_retry``.
+httpx ``Request``/``Response`` objects are built only for errors, where callers inspect them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import anyio
+import attrs
+import httpx
+
+from ._engines import Engine, EngineClosed, UnreadableBody
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APITimeoutError,
+    ClientClosedError,
+    ValidationError,
+    make_status_error,
+)
+from ._logging import logger
+from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
+
+__all__ = ["AttemptGate", "Pipeline", "Reply", "Settings"]
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What a client sends with every request; shared (and evolved) by ``with_options`` views."""
+
+    base_url: str
+    #: Complete header sets for GET and for form POSTs (Host and Authorization included).
+    get_headers: Mapping[str, str] = attrs.field(repr=False)
+    post_headers: Mapping[str, str] = attrs.field(repr=False)
+    #: The password and the Basic token, as bytes: scrubbed from error bodies a server echoes back.
+    secrets: tuple[bytes, ...] = attrs.field(repr=False)
+    timeout: httpx.Timeout
+    max_retries: int
+    max_retry_after: float
+    #: The most one attempt may take: the sum of its phase timeouts; ``None`` if any phase is unbounded.
+    attempt_deadline: float | None = attrs.field(
+        init=False, default=attrs.Factory(lambda self: _attempt_deadline(self.timeout), takes_self=True)
+    )
+
+
+def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    phases = (timeout.pool, timeout.connect, timeout.write, timeout.read)
+    return None if None in phases else sum(p for p in phases if p is not None)
+
+
+class AttemptGate(Protocol):
+    """Held around every attempt, retries included (``update_many``'s adaptive concurrency limit)."""
+
+    async def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+@attrs.frozen
+class Reply:
+    """A successful (2xx) response: status, headers (case-insensitive) and body, with what produced it."""
+
+    method: str
+    url: str
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def http_response(self) -> httpx.Response:
+        """The reply as a readable ``httpx.Response`` (with its request), for errors and raw access."""
+        return _response(self.status_code, self.headers, self.content, httpx.Request(self.method, self.url))
+
+
+class Pipeline:
+    """Sends API requests for one client (or one ``with_options`` view of it) through its engine."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path such as ``/v1/Workspaces/WS…``."""
+        return self.settings.base_url + path
+
+    def check_same_origin(self, url: str) -> None:
+        """Refuse a URL with userinfo or on another scheme, host or port: credentials never leave ``base_url``."""
+        base_url = self.settings.base_url
+        if not _same_origin(url, base_url):
+            raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {base_url}")
+
+    def evolve(self, *, timeout: httpx.Timeout, max_retries: int, max_retry_after: float) -> Pipeline:
+        """The same engine with other timeout and retry settings."""
+        settings = attrs.evolve(
+            self.settings, timeout=timeout, max_retries=max_retries, max_retry_after=max_retry_after
+        )
+        return Pipeline(settings, self.engine)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        etag: str | None = None,
+        gate: AttemptGate | None = None,
+        on_rate_limited: Callable[[], object] | None = None,
+    ) -> Reply:
+        """Send one API request with retries; return the 2xx reply or raise a typed ``APIError``.
+
+        GET is retried on 429, 5xx and transport failures. POST is retried on 429 and on
+        failures before the request was sent; on 5xx and read failures only when ``etag`` is
+        given, because If-Match turns a repeat that would apply twice into a 412.
+        ``on_rate_limited`` is called on every 429, before any retry (bulk updates slow down).
+        """
+        settings = self.settings
+        headers = settings.post_headers if body is not None else settings.get_headers
+        if etag is not None:
+            headers = {**headers, "If-Match": etag}
+        repeat_is_safe = method == "GET" or etag is not None
+        attempt = 0
+        while True:
+            attempt += 1
+            wait: float | None = None
+            if gate is not None:
+                await gate.acquire()
+            try:
+                status, response_headers, content = await self._attempt(method, url, headers, body)
+            except httpx.TransportError as exc:
+                error_type = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+                request = _request(method, url, headers, body)
+                error: APIError = error_type(
+                    f"{_describe(exc)} on {method} {request.url.path}", request=request, attempts=attempt
+                )
+                retryable = repeat_is_safe or not was_sent(exc)
+            except UnreadableBody as exc:
+                request = _request(method, url, headers, body)
+                raise APIResponseValidationError(
+                    f"unreadable response body on {method} {request.url.path}: {exc}",
+                    response=_response(exc.status, exc.headers, b"", request),
+                    attempts=attempt,
+                ) from None
+            except EngineClosed:
+                raise ClientClosedError("the client has been closed: create a new AsyncTaskRouter") from None
+            else:
+                if 200 <= status < 300:
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug("%s %s -> %d (attempt %d)", method, _path(url), status, attempt)
+                    return Reply(method, url, status, response_headers, content)
+                request = _request(method, url, headers, body)
+                error_response = _response(status, response_headers, _redact(content, settings.secrets), request)
+                wait = retry_after(error_response.headers) if status in (RATE_LIMITED, 503) else None
+                error = make_status_error(error_response, attempts=attempt, retry_after=wait)
+                if status == RATE_LIMITED and on_rate_limited is not None:
+                    on_rate_limited()
+                retryable = status == RATE_LIMITED or (status in SERVER_ERRORS and repeat_is_safe)
+            finally:
+                if gate is not None:
+                    gate.release()
+            if not retryable or attempt > settings.max_retries:
+                logger.debug("%s %s failed, not retried (attempt %d): %s", method, _path(url), attempt, error)
+                raise error
+            if wait is not None and wait > settings.max_retry_after:
+                logger.debug("%s %s: Retry-After %.1fs is over the cap, not waiting", method, _path(url), wait)
+                raise error
+            delay = wait if wait is not None else backoff(attempt - 1)
+            logger.debug("%s %s failed (attempt %d): %s; retrying in %.2fs", method, _path(url), attempt, error, delay)
+            await anyio.sleep(delay)
+
+    async def _attempt(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One try within the attempt deadline: httpx times each phase (and each read) on its own,
+        so a server that drips a byte at a time could otherwise hold a call forever."""
+        settings = self.settings
+        deadline = settings.attempt_deadline
+        with anyio.move_on_after(deadline):
+            return await self.engine.exchange(method, url, headers, body, settings.timeout)
+        raise httpx.ReadTimeout(f"no complete response within the {deadline}s attempt deadline")
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    try:
+        a, b = httpx.URL(url), httpx.URL(base_url)
+    except httpx.InvalidURL:
+        return False
+    return not a.userinfo and (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _origin_text(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an invalid URL"
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+
+
+def _request(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> httpx.Request:
+    """The request as an httpx object, for the error that reports it."""
+    return httpx.Request(method, url, headers=headers, content=body)
+
+
+def _response(status: int, headers: Mapping[str, str], content: bytes, request: httpx.Request) -> httpx.Response:
+    """A readable httpx response for an error; the body is already decoded, so its encoding headers go."""
+    kept = [(k, v) for k, v in headers.items() if k.lower() not in ("content-encoding", "content-length")]
+    response = httpx.Response(status, headers=kept, content=content, request=request)
+    response.read()
+    return response
+
+
+def _path(url: str) -> str:
+    """The path of one of our URLs, for logs and messages (never the query, never credentials)."""
+    return httpx.URL(url).path
+
+
+def _redact(content: bytes, secrets: tuple[bytes, ...]) -> bytes:
+    """An error body without our credentials, in case the server (or a proxy) echoes the request."""
+    for secret in secrets:
+        content = content.replace(secret, b"[redacted]")
+    return content
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    kind = type(exc).__name__
+    detail = str(exc)
+    return f"{kind}: {detail}" if detail else kind
