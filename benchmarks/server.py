@@ -203,7 +203,12 @@ def _check(base: str) -> str:
             return error.code, ""
 
     fetched, etag = status(None, None)
-    answers = (fetched, status(None, b"ReservationStatus=accepted")[0], status(etag, b"a=b")[0], status('"x"', b"a=b")[0])
+    answers = (
+        fetched,
+        status(None, b"ReservationStatus=accepted")[0],
+        status(etag, b"a=b")[0],
+        status('"x"', b"a=b")[0],
+    )
     if not etag or answers != (200, 200, 200, 412):
         raise RuntimeError(f"the nginx mock answers {answers} with ETag {etag!r}, not (200, 200, 200, 412)")
     return etag
