@@ -1,6 +1,7 @@
 """Quickstart: list a task's pending reservations, then accept the first one with the ETag just read.
 
-With credentials in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET):
+With credentials in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET),
+and TWILIO_TASKROUTER_BASE_URL to use another server (``taskrouter-async fake-server``, a proxy):
 
     python examples/quickstart.py WS… WT…
 """

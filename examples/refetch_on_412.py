@@ -5,7 +5,7 @@ carries that state's ETag, so it applies only if nobody changed the reservation 
 somebody did, the API answers 412 (``PreconditionFailedError``) and applies nothing; fetching
 again and deciding again from the new state is then always safe. Here the decision moves an
 accepted reservation to wrap-up and completes a wrapping one. With credentials in
-TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN:
+TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and TWILIO_TASKROUTER_BASE_URL to use another server):
 
     python examples/refetch_on_412.py WS… WT… WR…
 """

@@ -5,15 +5,15 @@ pool, so both policies cost one pool. The quick view gives up after ``quick_time
 and never retries; the patient view waits longer, retries up to 4 times, and honours a 429's
 Retry-After up to 30 seconds. The accept goes out with the ETag just read, so the client may
 repeat it after a 5xx or a lost answer without any risk of applying it twice. With credentials
-in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (retries are logged at DEBUG):
+in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and TWILIO_TASKROUTER_BASE_URL to use another
+server); TASKROUTER_LOG=debug logs every attempt and every wait to stderr:
 
-    python examples/retries_and_timeouts.py WS… WT… WR…
+    TASKROUTER_LOG=debug python examples/retries_and_timeouts.py WS… WT… WR…
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 
 import anyio
 import httpx
@@ -74,6 +74,4 @@ if __name__ == "__main__":
     parser.add_argument("task_sid", help="WT…")
     parser.add_argument("reservation_sid", help="WR…")
     args = parser.parse_args()
-    logging.basicConfig(format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("taskrouter_async").setLevel(logging.DEBUG)  # one line per attempt and retry
     anyio.run(_run, args.workspace_sid, args.task_sid, args.reservation_sid)

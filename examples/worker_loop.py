@@ -5,9 +5,10 @@ A list does not carry ETags, so each reservation is fetched first; the accept th
 process takes it between the fetch and the accept, the API answers 412 and nothing is applied:
 the loop leaves that reservation alone. And an accept with an ETag is safe to repeat, so the
 client also retries it after a 5xx or a lost answer (without one it would not: see Concepts, Retries).
-With credentials in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN:
+With credentials in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and TWILIO_TASKROUTER_BASE_URL to use
+another server), until Ctrl-C:
 
-    python examples/worker_loop.py WSxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx WKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+    python examples/worker_loop.py WS… WK…
 """
 
 from __future__ import annotations

@@ -2,23 +2,29 @@
 
 Each example has a ``main(client, ...)``; these tests hand it a client connected in-process to a
 ``FakeTaskRouter`` (from ``connected``, the one place clients come from here), then check what the
-example left in the fake and what it printed. ``examples/fastapi_app.py`` has its own test file.
+example left in the fake and what it printed. One more test runs the scripts as a user would, as
+programs configured by the environment, against the fake served over HTTP on 127.0.0.1.
+``examples/fastapi_app.py`` has its own test file.
 """
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+import os
+import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from taskrouter_async import (
     APIError,
@@ -267,6 +273,61 @@ async def test_retries_and_timeouts_retries_the_accept_then_says_how_often(
     assert [r.method for r in fake.requests] == ["GET"] + ["POST"] * attempts
     assert fake.reservation(reservation.sid).status == "pending"
     assert printed in capsys.readouterr().out
+
+
+# --- the scripts as programs, configured by the environment ------------------------------------
+
+
+@contextmanager
+def serving(fake: FakeTaskRouter, listener: socket.socket) -> Iterator[None]:
+    """Serve ``fake`` over HTTP on ``listener`` while the block runs: uvicorn in a thread, the fake used there only."""
+    server = uvicorn.Server(uvicorn.Config(fake, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def _run_script(args: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / args[0]), *args[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_scripts_run_unchanged_against_the_fake_over_http(tmp_path: Path) -> None:
+    """No code changes: TWILIO_TASKROUTER_BASE_URL and the credentials point each script at the fake."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        fake = FakeTaskRouter(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+        task = fake.add_task()
+        alice, bob, carol = (fake.add_reservation(task_sid=task, worker_name=n) for n in ("Alice", "Bob", "Carol"))
+        workspace = alice.workspace_sid
+        rows = tmp_path / "reservations.csv"
+        rows.write_text(f"workspace_sid,task_sid,reservation_sid\n{workspace},{task},{carol.sid}\n", encoding="utf-8")
+        env = {
+            **os.environ,
+            "TWILIO_TASKROUTER_BASE_URL": fake.base_url,
+            "TWILIO_ACCOUNT_SID": fake.account_sid,
+            "TWILIO_AUTH_TOKEN": fake.auth_token,
+        }
+        with serving(fake, listener):
+            quickstart_out = _run_script(["quickstart.py", workspace, task], env)  # accepts Alice's, the first
+            _run_script(["refetch_on_412.py", workspace, task, alice.sid], env)  # accepted -> wrapping
+            _run_script(["retries_and_timeouts.py", workspace, task, bob.sid], env)
+            bulk_out = _run_script(["bulk_accept_csv.py", str(rows)], env)
+    assert quickstart_out.splitlines()[-1] == f"accepted {alice.sid} for Alice"
+    assert bulk_out.splitlines()[-1] == "1 accepted, 0 failed"
+    assert [fake.reservation(r.sid).status for r in (alice, bob, carol)] == ["wrapping", "accepted", "accepted"]
 
 
 # --- testing your code with the fake -----------------------------------------------------------
