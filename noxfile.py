@@ -67,7 +67,8 @@ def soak(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks against a local nginx (installed with apt-get when missing); writes benchmarks/README.md.
 
-    Not part of the default sessions: it takes several minutes and its numbers depend on the machine.
+    Not part of the default sessions: about ten minutes (``nox -s bench -- --quick``: about two), and
+    its numbers depend on the machine.
     """
-    session.install("-e", ".[aiohttp]", "twilio", "aiohttp")
+    session.install("-e", ".[aiohttp]", "twilio", "uvloop")
     session.run("python", "-m", "benchmarks.run", "--write", *session.posargs)

@@ -1,22 +1,28 @@
 """One measured run in a fresh process, so CPU time and peak RSS belong to one client; prints JSON.
 
-``python -m benchmarks.child update CLIENT BASE_URL N CONCURRENCY`` or
-``python -m benchmarks.child walk CLIENT BASE_URL PAGE_SIZE``.
+``python -m benchmarks.child '{"kind": "update", "client": ..., "loop": "asyncio", "base_url": ...,
+"etag": ..., "n": 10000, "concurrency": 10}'``; kind ``fetch`` takes ``n``, kind ``walk`` ``page_size``.
+
+Warm-up updates and fetches name reservation SIDs the measured ones never use, and no SID is
+used twice in a run, so no URL cache (yarl's LRU cache holds 128) hides the cost of building and
+parsing each request's URL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import resource
 import sys
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
-from .clients import BULK, WALKS, WORKERS
+from .clients import READERS, UPDATES, Target, Timer
 
-WARMUP = 200
+WARMUP_UPDATES = 200
+WARMUP_FETCHES = 100
 
 
 def _rss_mib() -> float:
@@ -27,44 +33,21 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def _workers(name: str, base: str, n: int, concurrency: int, offset: int) -> list[float]:
-    latencies: list[float] = []
-    async with WORKERS[name](base, concurrency) as update:
-        counter = itertools.count()
-
-        async def worker() -> None:
-            while (i := next(counter)) < n:
-                t0 = time.perf_counter()
-                await update(offset + i)
-                latencies.append(time.perf_counter() - t0)
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies
-
-
-async def _bulk(name: str, base: str, n: int, concurrency: int, offset: int) -> list[float]:
-    """Latency of an item: from the moment update_many reads it to the moment its result is handed out."""
-    starts: dict[int, float] = {}
-    latencies: list[float] = []
-
-    def started(i: int) -> None:
-        starts[i] = time.perf_counter()
-
-    def finished(i: int) -> None:
-        latencies.append(time.perf_counter() - starts.pop(i))
-
-    await BULK[name](base, n, concurrency, started, finished)
-    return latencies
-
-
-async def update(name: str, base: str, n: int, concurrency: int) -> dict[str, object]:
-    run = _bulk if name in BULK else _workers
-    await run(name, base, WARMUP, concurrency, 0)  # imports, connections, caches
+async def _timed(work: Callable[[], Awaitable[object]]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) spent on ``work``."""
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    latencies = await run(name, base, n, concurrency, WARMUP)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    await work()
+    return time.perf_counter() - wall0, time.process_time() - cpu0
+
+
+async def update(spec: dict[str, Any]) -> dict[str, float]:
+    client, target, n, concurrency = UPDATES[spec["client"]], _target(spec), spec["n"], spec["concurrency"]
+    await client.run(target, range(WARMUP_UPDATES), concurrency, Timer())  # imports, caches, the loop
+    timer = Timer()
+    ids = range(WARMUP_UPDATES, WARMUP_UPDATES + n)
+    wall, cpu = await _timed(lambda: client.run(target, ids, concurrency, timer))
+    latencies = sorted(timer.latencies)
     assert len(latencies) == n, (len(latencies), n)
-    latencies.sort()
     return {
         "updates_per_s": n / wall,
         "cpu_ms_per_update": 1000 * cpu / n,
@@ -74,24 +57,54 @@ async def update(name: str, base: str, n: int, concurrency: int) -> dict[str, ob
     }
 
 
-async def walk(name: str, base: str, page_size: int) -> dict[str, object]:
-    before = _rss_mib()
-    wall0 = time.perf_counter()
-    count = await WALKS[name](base, page_size)
-    wall = time.perf_counter() - wall0
-    return {"count": count, "wall_s": wall, "peak_rss_growth_mib": _rss_mib() - before, "peak_rss_mib": _rss_mib()}
+async def fetch(spec: dict[str, Any]) -> dict[str, float]:
+    reader, target, n = READERS[spec["client"]], _target(spec), spec["n"]
+    await reader.fetch(target, range(WARMUP_FETCHES))
+    wall, cpu = await _timed(lambda: reader.fetch(target, range(WARMUP_FETCHES, WARMUP_FETCHES + n)))
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": _rss_mib()}
 
 
-def main(argv: list[str]) -> dict[str, object]:
-    kind, name, base = argv[0], argv[1], argv[2]
-    if kind == "update":
-        return asyncio.run(update(name, base, int(argv[3]), int(argv[4])))
+async def walk(spec: dict[str, Any]) -> dict[str, float]:
+    # Imports are not part of the walk's memory.
+    import aiohttp  # noqa: F401
+    import twilio.http.async_http_client
     import twilio.rest  # noqa: F401
 
-    import taskrouter_async  # noqa: F401  (imports are not part of the walk's memory)
+    import taskrouter_async  # noqa: F401
 
-    return asyncio.run(walk(name, base, int(argv[3])))
+    reader, target = READERS[spec["client"]], _target(spec)
+    before = _rss_mib()
+    counted: list[int] = []
+    wall, cpu = await _timed(lambda: _count(reader.walk(target, spec["page_size"]), counted))
+    return {
+        "count": counted[0],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_growth_mib": _rss_mib() - before,
+        "peak_rss_mib": _rss_mib(),
+    }
+
+
+async def _count(walking: Awaitable[int], into: list[int]) -> None:
+    into.append(await walking)
+
+
+def _target(spec: dict[str, Any]) -> Target:
+    return Target(base_url=spec["base_url"], etag=spec["etag"])
+
+
+def run_on(loop: str, coroutine: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
+
+
+def main(spec: dict[str, Any]) -> dict[str, float]:
+    kinds = {"update": update, "fetch": fetch, "walk": walk}
+    return run_on(spec["loop"], kinds[spec["kind"]](spec))
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1:])))
+    print(json.dumps(main(json.loads(sys.argv[1]))))

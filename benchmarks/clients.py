@@ -1,31 +1,77 @@
-"""The clients under test, each able to accept reservation ``i`` against the local server.
+"""The clients under test: each updates, fetches or walks reservations on the local mock.
 
-Raw clients and the official SDK run as ``concurrency`` worker tasks calling ``update(i)``;
-taskrouter_async runs the same work through ``update_many``, the way its users would.
+An update client is a ``Runner``: it updates the reservations ``ids`` with ``concurrency`` requests
+in flight and reports each update's latency to a ``Timer``. Raw clients, the SDK and the
+``update() loop`` rows run ``concurrency`` worker tasks that await one update after another; the
+``update_many`` rows hand the same work to ``update_many``, as the library's users would.
+Every update and fetch in a run names a reservation SID of its own (see ``child.py``).
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
 
 from .server import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID, reservation_sid
 
-Update = Callable[[int], Awaitable[object]]
-Workers = Callable[[str, int], contextlib.AbstractAsyncContextManager[Update]]
-#: (base_url, n, concurrency, started(i), finished(i)): runs n updates through update_many.
-Bulk = Callable[[str, int, int, Callable[[int], None], Callable[[int], None]], Awaitable[None]]
-#: (base_url, page_size) -> number of reservations walked.
-Walk = Callable[[str, int], Awaitable[int]]
-
 BODY = urlencode({"ReservationStatus": "accepted"}).encode()
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+Engine = Literal["httpx", "aiohttp"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The running mock: its base URL and the ETag it sends (what the If-Match rows send back)."""
+
+    base_url: str
+    etag: str
+
+
+class Timer:
+    """The latency of every update: from ``start(i)`` to ``stop(i)``."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self._starts: dict[int, float] = {}
+
+    def start(self, i: int) -> None:
+        self._starts[i] = time.perf_counter()
+
+    def stop(self, i: int) -> None:
+        self.latencies.append(time.perf_counter() - self._starts.pop(i))
+
+
+Update = Callable[[int], Awaitable[object]]
+#: (target, concurrency) -> a context in which ``update(i)`` updates reservation ``i``.
+OpenUpdate = Callable[[Target, int], contextlib.AbstractAsyncContextManager[Update]]
+#: (target, ids, concurrency, timer): updates every reservation in ``ids``.
+Runner = Callable[[Target, range, int, Timer], Awaitable[None]]
+
+
+def workers(open_update: OpenUpdate) -> Runner:
+    """``concurrency`` worker tasks, each awaiting one update after another."""
+
+    async def run(target: Target, ids: range, concurrency: int, timer: Timer) -> None:
+        async with open_update(target, concurrency) as update:
+            pending = iter(ids)
+
+            async def worker() -> None:
+                for i in pending:
+                    timer.start(i)
+                    await update(i)
+                    timer.stop(i)
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+    return run
 
 
 def update_url(base: str, i: int) -> str:
@@ -33,13 +79,13 @@ def update_url(base: str, i: int) -> str:
 
 
 @contextlib.asynccontextmanager
-async def raw_httpx(base: str, concurrency: int) -> AsyncIterator[Update]:
+async def raw_httpx(target: Target, concurrency: int) -> AsyncIterator[Update]:
     """A plain httpx.AsyncClient (one pool) posting a pre-encoded body."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(auth=(ACCOUNT_SID, AUTH_TOKEN), limits=limits, headers=FORM_HEADERS) as client:
 
         async def update(i: int) -> object:
-            response = await client.post(update_url(base, i), content=BODY)
+            response = await client.post(update_url(target.base_url, i), content=BODY)
             response.raise_for_status()
             return response.json()
 
@@ -47,8 +93,8 @@ async def raw_httpx(base: str, concurrency: int) -> AsyncIterator[Update]:
 
 
 @contextlib.asynccontextmanager
-async def raw_aiohttp(base: str, concurrency: int) -> AsyncIterator[Update]:
-    """A plain aiohttp session posting a pre-encoded body."""
+async def raw_aiohttp(target: Target, concurrency: int) -> AsyncIterator[Update]:
+    """A plain aiohttp session posting a pre-encoded body: the practical limit for a Python client."""
     import aiohttp
 
     auth = aiohttp.BasicAuth(ACCOUNT_SID, AUTH_TOKEN)
@@ -56,7 +102,7 @@ async def raw_aiohttp(base: str, concurrency: int) -> AsyncIterator[Update]:
     async with aiohttp.ClientSession(connector=connector, auth=auth, headers=FORM_HEADERS) as session:
 
         async def update(i: int) -> object:
-            async with session.post(update_url(base, i), data=BODY) as response:
+            async with session.post(update_url(target.base_url, i), data=BODY) as response:
                 response.raise_for_status()
                 return json.loads(await response.read())
 
@@ -64,122 +110,164 @@ async def raw_aiohttp(base: str, concurrency: int) -> AsyncIterator[Update]:
 
 
 @contextlib.asynccontextmanager
-async def raw_httpx_over_aiohttp(base: str, concurrency: int) -> AsyncIterator[Update]:
-    """An httpx.Request with pre-built headers handed straight to httpx-aiohttp's transport: the floor
-    for anything that keeps httpx's Request/Response objects over aiohttp."""
-    from httpx_aiohttp import AiohttpTransport
-
-    token = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-    headers = httpx.Headers({**FORM_HEADERS, "Authorization": f"Basic {token}"})
-    extensions = {"timeout": httpx.Timeout(30.0).as_dict()}
-    transport = AiohttpTransport(limits=httpx.Limits(max_connections=concurrency))
-    try:
-
-        async def update(i: int) -> object:
-            request = httpx.Request("POST", update_url(base, i), headers=headers, content=BODY, extensions=extensions)
-            response = await transport.handle_async_request(request)
-            try:
-                return json.loads(b"".join([chunk async for chunk in response.aiter_raw()]))
-            finally:
-                await response.aclose()
-
-        yield update
-    finally:
-        await transport.aclose()
-
-
-@contextlib.asynccontextmanager
-async def _sdk(base: str) -> AsyncIterator[Any]:
+async def _sdk_reservations(target: Target) -> AsyncIterator[Any]:
+    """The official ``twilio`` package's async client (aiohttp underneath), pointed at the mock."""
     from twilio.http.async_http_client import AsyncTwilioHttpClient
     from twilio.rest import Client
 
     http_client = AsyncTwilioHttpClient()
     client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http_client)
-    client.taskrouter.base_url = base
+    client.taskrouter.base_url = target.base_url
     try:
         yield client.taskrouter.v1.workspaces(WORKSPACE_SID).tasks(TASK_SID).reservations
     finally:
         await http_client.close()
 
 
-@contextlib.asynccontextmanager
-async def twilio_sdk(base: str, concurrency: int) -> AsyncIterator[Update]:
-    """The official ``twilio`` package's async client (aiohttp underneath), pointed at the local server."""
-    async with _sdk(base) as reservations:
+def twilio_sdk(*, if_match: bool) -> OpenUpdate:
+    @contextlib.asynccontextmanager
+    async def open_update(target: Target, concurrency: int) -> AsyncIterator[Update]:
+        async with _sdk_reservations(target) as reservations:
+            if if_match:
 
-        async def update(i: int) -> object:
-            return await reservations(reservation_sid(i)).update_async(reservation_status="accepted")
+                async def update(i: int) -> object:
+                    return await reservations(reservation_sid(i)).update_async(
+                        reservation_status="accepted", if_match=target.etag
+                    )
 
-        yield update
+            else:
+
+                async def update(i: int) -> object:
+                    return await reservations(reservation_sid(i)).update_async(reservation_status="accepted")
+
+            yield update
+
+    return open_update
 
 
-async def twilio_sdk_walk(base: str, page_size: int) -> int:
-    async with _sdk(base) as reservations:
+def _ours(target: Target, engine: Engine) -> Any:
+    import taskrouter_async
+
+    return taskrouter_async.AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=target.base_url, engine=engine)
+
+
+def ours_update_many(engine: Engine, *, if_match: bool) -> Runner:
+    """``update_many(items, concurrency=c)``; an item's latency runs from the moment update_many reads it
+    to the moment its result is handed out."""
+
+    async def run(target: Target, ids: range, concurrency: int, timer: Timer) -> None:
+        from taskrouter_async import BulkUpdate, TaskReservationUpdate
+
+        accept = TaskReservationUpdate(reservation_status="accepted")
+        etag = target.etag if if_match else None
+
+        def items() -> Iterator[BulkUpdate[TaskReservationUpdate]]:
+            for i in ids:
+                timer.start(i)
+                yield BulkUpdate(WORKSPACE_SID, TASK_SID, reservation_sid(i), accept, etag=etag)
+
+        client = _ours(target, engine)
+        async with client, client.task_reservations.update_many(items(), concurrency=concurrency) as results:
+            async for result in results:
+                if result.error is not None:
+                    raise result.error
+                timer.stop(ids[result.index])
+
+    return run
+
+
+def ours_update(engine: Engine) -> OpenUpdate:
+    """A plain ``await update(...)`` per item: no update_many machinery in between."""
+
+    @contextlib.asynccontextmanager
+    async def open_update(target: Target, concurrency: int) -> AsyncIterator[Update]:
+        from taskrouter_async import TaskReservationUpdate
+
+        accept = TaskReservationUpdate(reservation_status="accepted")
+        async with _ours(target, engine) as client:
+            reservations = client.task_reservations
+
+            async def update(i: int) -> object:
+                return await reservations.update(WORKSPACE_SID, TASK_SID, reservation_sid(i), accept)
+
+            yield update
+
+    return open_update
+
+
+LOOPS = ("asyncio", "uvloop")
+
+
+@dataclass(frozen=True)
+class UpdateClient:
+    """An update configuration, the row it is compared with (same repeat, same event loop, same
+    concurrency), the event loops it runs on, and the share of N updates it makes."""
+
+    run: Runner
+    baseline: str
+    loops: tuple[str, ...] = ("asyncio",)
+    share: float = 1.0
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Walking a task's reservations (returns how many) and fetching reservations one after another."""
+
+    walk: Callable[[Target, int], Awaitable[int]]
+    fetch: Callable[[Target, range], Awaitable[None]]
+
+
+async def _sdk_walk(target: Target, page_size: int) -> int:
+    async with _sdk_reservations(target) as reservations:
         count = 0
         async for _ in await reservations.stream_async(page_size=page_size):
             count += 1
         return count
 
 
-def _client(base: str, transport: str) -> Any:
-    import taskrouter_async
-
-    chosen: httpx.AsyncBaseTransport | None = None
-    if transport == "aiohttp":
-        chosen = taskrouter_async.aiohttp_transport()
-    elif transport == "one-pool":
-        chosen = httpx.AsyncHTTPTransport(limits=taskrouter_async.DEFAULT_LIMITS, retries=0)
-    return taskrouter_async.AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=base, transport=chosen)
+async def _sdk_fetch(target: Target, ids: range) -> None:
+    async with _sdk_reservations(target) as reservations:
+        for i in ids:
+            await reservations(reservation_sid(i)).fetch_async()
 
 
-def ours_bulk(transport: str) -> Bulk:
-    async def run(
-        base: str, n: int, concurrency: int, started: Callable[[int], None], finished: Callable[[int], None]
-    ) -> None:
-        from taskrouter_async import BulkUpdate, TaskReservationUpdate
-
-        accept = TaskReservationUpdate(reservation_status="accepted")
-
-        def items() -> Iterator[BulkUpdate[TaskReservationUpdate]]:
-            for i in range(n):
-                started(i)
-                yield BulkUpdate(WORKSPACE_SID, TASK_SID, reservation_sid(i), accept)
-
-        client = _client(base, transport)
-        async with client, client.task_reservations.update_many(items(), concurrency=concurrency) as results:
-            async for result in results:
-                if result.error is not None:
-                    raise result.error
-                finished(result.index)
-
-    return run
-
-
-def ours_walk(transport: str) -> Walk:
-    async def walk(base: str, page_size: int) -> int:
-        async with _client(base, transport) as client:
+def _ours_reader(engine: Engine) -> Reader:
+    async def walk(target: Target, page_size: int) -> int:
+        async with _ours(target, engine) as client:
             count = 0
             async for _ in client.task_reservations.list(WORKSPACE_SID, TASK_SID, page_size=page_size):
                 count += 1
             return count
 
-    return walk
+    async def fetch(target: Target, ids: range) -> None:
+        async with _ours(target, engine) as client:
+            reservations = client.task_reservations
+            for i in ids:
+                await reservations.fetch(WORKSPACE_SID, TASK_SID, reservation_sid(i))
+
+    return Reader(walk, fetch)
 
 
 SDK = "twilio SDK"
-WORKERS: dict[str, Workers] = {
-    "httpx (raw)": raw_httpx,
-    "aiohttp (raw)": raw_aiohttp,
-    "httpx Request over httpx-aiohttp (raw)": raw_httpx_over_aiohttp,
-    SDK: twilio_sdk,
+SDK_IF_MATCH = "twilio SDK, If-Match"
+OURS_HTTPX = "taskrouter_async engine=httpx"
+OURS_AIOHTTP = "taskrouter_async engine=aiohttp"
+#: Every row runs on asyncio; the main ones on uvloop too (the SDK is the baseline on both).
+UPDATES: dict[str, UpdateClient] = {
+    SDK: UpdateClient(workers(twilio_sdk(if_match=False)), SDK, LOOPS),
+    "aiohttp (raw)": UpdateClient(workers(raw_aiohttp), SDK, LOOPS),
+    # One httpx pool serves c=100 about ten times slower than the rest: a fifth of N keeps the run short.
+    "httpx (raw)": UpdateClient(workers(raw_httpx), SDK, share=0.2),
+    f"{OURS_HTTPX}, update_many": UpdateClient(ours_update_many("httpx", if_match=False), SDK, LOOPS),
+    f"{OURS_HTTPX}, update() loop": UpdateClient(workers(ours_update("httpx")), SDK),
+    f"{OURS_AIOHTTP}, update_many": UpdateClient(ours_update_many("aiohttp", if_match=False), SDK, LOOPS),
+    f"{OURS_AIOHTTP}, update() loop": UpdateClient(workers(ours_update("aiohttp")), SDK, LOOPS),
+    SDK_IF_MATCH: UpdateClient(workers(twilio_sdk(if_match=True)), SDK_IF_MATCH),
+    f"{OURS_HTTPX}, update_many, If-Match": UpdateClient(ours_update_many("httpx", if_match=True), SDK_IF_MATCH),
+    f"{OURS_AIOHTTP}, update_many, If-Match": UpdateClient(ours_update_many("aiohttp", if_match=True), SDK_IF_MATCH),
 }
-BULK: dict[str, Bulk] = {
-    "taskrouter_async (one httpx pool)": ours_bulk("one-pool"),
-    "taskrouter_async (default)": ours_bulk("default"),
-    "taskrouter_async[aiohttp]": ours_bulk("aiohttp"),
-}
-WALKS: dict[str, Walk] = {
-    SDK: twilio_sdk_walk,
-    "taskrouter_async (default)": ours_walk("default"),
-    "taskrouter_async[aiohttp]": ours_walk("aiohttp"),
+READERS: dict[str, Reader] = {
+    SDK: Reader(_sdk_walk, _sdk_fetch),
+    OURS_HTTPX: _ours_reader("httpx"),
+    OURS_AIOHTTP: _ours_reader("aiohttp"),
 }

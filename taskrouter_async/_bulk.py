@@ -212,8 +212,8 @@ class BulkRun(Generic[R, U]):
         index, item = pulled
         try:
             request = _prepare(self._reservations, item)
-        except ValidationError as exc:
-            return BulkResult(index=index, item=item, error=exc)
+        except Exception as exc:  # whatever one item's preparation raises is that item's error, not the run's
+            return BulkResult(index=index, item=item, error=_item_error(exc))
         limit = self._limit
         sent_in = limit.generation
 
@@ -330,6 +330,16 @@ class _Results(Generic[R, U]):
                 )
             )
         return message
+
+
+def _item_error(exc: Exception) -> TaskRouterError:
+    """The error result of an item that could not be prepared: ours as raised, anything else as a
+    ValidationError that names it and keeps it as ``__cause__``."""
+    if isinstance(exc, TaskRouterError):
+        return exc
+    error = ValidationError(f"the item cannot be sent: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 def _prepare(reservations: Reservations[R, U], item: object) -> PreparedUpdate:

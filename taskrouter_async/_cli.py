@@ -133,15 +133,18 @@ def _client(args: argparse.Namespace) -> AsyncTaskRouter:
 
 
 async def _list(args: argparse.Namespace) -> int:
+    if args.worker_sid and not args.task:
+        raise _UsageError("--worker-sid filters task reservations only: give --task")
     async with _client(args) as client:
         resource = client.task_reservations if args.task else client.worker_reservations
+        by_worker: dict[str, Any] = {"worker_sid": args.worker_sid} if args.task else {}
         items = resource.list(
             args.workspace,
             args.task or args.worker,
             reservation_status=args.status,
-            worker_sid=args.worker_sid,
             page_size=args.page_size,
             limit=args.limit,
+            **by_worker,
         )
         await _print_reservations(items, table=args.table)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 import os
 import platform
 import re
@@ -15,8 +16,8 @@ import httpx
 from ._engines import ENGINES, EngineName, open_engine
 from ._errors import ValidationError
 from ._pipeline import Pipeline, Settings
-from ._reservations import TASK, WORKER, Reservations, TaskReservations, WorkerReservations
-from ._sids import check_sid
+from ._reservations import TaskReservations, WorkerReservations, task_reservations, worker_reservations
+from ._sids import check_credential_sid
 from ._version import __version__
 
 __all__ = [
@@ -91,7 +92,7 @@ class AsyncTaskRouter:
             secrets=(token.encode(), password.encode()),
             timeout=_timeout(timeout),
             max_retries=_max_retries(max_retries),
-            max_retry_after=float(max_retry_after),
+            max_retry_after=_max_retry_after(max_retry_after),
         )
         engine_ = open_engine(
             engine_name,
@@ -107,8 +108,8 @@ class AsyncTaskRouter:
     def _setup(self, pipeline: Pipeline, *, owns_engine: bool) -> None:
         self._pipeline = pipeline
         self._owns_engine = owns_engine
-        self.task_reservations = Reservations(pipeline, TASK)
-        self.worker_reservations = Reservations(pipeline, WORKER)
+        self.task_reservations = task_reservations(pipeline)
+        self.worker_reservations = worker_reservations(pipeline)
 
     @property
     def base_url(self) -> str:
@@ -147,7 +148,9 @@ class AsyncTaskRouter:
             self._pipeline.evolve(
                 timeout=settings.timeout if timeout is None else _timeout(timeout),
                 max_retries=settings.max_retries if max_retries is None else _max_retries(max_retries),
-                max_retry_after=settings.max_retry_after if max_retry_after is None else float(max_retry_after),
+                max_retry_after=settings.max_retry_after
+                if max_retry_after is None
+                else _max_retry_after(max_retry_after),
             ),
             owns_engine=False,
         )
@@ -179,17 +182,24 @@ class AsyncTaskRouter:
 def _credentials(
     account_sid: str | None, auth_token: str | None, api_key: str | None, api_secret: str | None
 ) -> tuple[str, str]:
-    """The Basic-auth user and password: explicit arguments if any are given, else the environment."""
+    """The Basic-auth user and password: explicit arguments if any are given, else the environment.
+
+    A SID that fails its check is never echoed (it may be a secret in the wrong place); the error
+    names the argument or environment variable it came from.
+    """
+    account_sid_name, api_key_name = "account_sid", "api_key"
     if not any((account_sid, auth_token, api_key, api_secret)):
         env = os.environ
         account_sid, auth_token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
         api_key, api_secret = env.get("TWILIO_API_KEY"), env.get("TWILIO_API_SECRET")
+        account_sid_name = "TWILIO_ACCOUNT_SID (from the environment)"
+        api_key_name = "TWILIO_API_KEY (from the environment)"
     if account_sid is not None:
-        check_sid(account_sid, "AC", "account_sid")
+        check_credential_sid(account_sid, "AC", account_sid_name)
     if api_key or api_secret:
         if not (api_key and api_secret):
             raise ValidationError("api_key and api_secret go together: pass both, or neither")
-        return check_sid(api_key, "SK", "api_key"), api_secret
+        return check_credential_sid(api_key, "SK", api_key_name), api_secret
     if account_sid and auth_token:
         return account_sid, auth_token
     raise ValidationError(
@@ -223,16 +233,21 @@ def _checked_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as exc:
         raise ValidationError(f"base_url is not a URL: {exc}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValidationError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
-    if url.query or url.fragment or url.userinfo:
+    if url.query or url.fragment or url.userinfo:  # before any message that shows base_url
         raise ValidationError("base_url must not carry a query, fragment or credentials")
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(f"base_url must be an absolute http(s) URL, got {_shown_url(base_url)}")
     if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
         raise ValidationError(
-            f"base_url {base_url!r} is plain http to a non-loopback host; use https, "
+            f"base_url {_shown_url(base_url)} is plain http to a non-loopback host; use https, "
             "or pass allow_insecure_http=True if you really mean it"
         )
     return str(url).rstrip("/")
+
+
+def _shown_url(url: str) -> str:
+    """A URL for an error message, unless it has an ``@`` and so may carry a user and password."""
+    return "(not shown: it has an '@', so it may carry credentials)" if "@" in url else repr(url)
 
 
 def _is_loopback(host: str) -> bool:
@@ -245,11 +260,31 @@ def _is_loopback(host: str) -> bool:
 
 
 def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """Every phase a positive, finite number of seconds, or ``None`` (no limit) inside an httpx.Timeout."""
     if isinstance(timeout, httpx.Timeout):
+        for phase, seconds in timeout.as_dict().items():
+            if seconds is not None and not _is_positive_seconds(seconds):
+                raise ValidationError(
+                    f"the {phase} timeout must be a positive number of seconds, or None for no limit, got {seconds!r}"
+                )
         return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValidationError(f"timeout must be a positive number of seconds or an httpx.Timeout, got {timeout!r}")
+    if not _is_positive_seconds(timeout):
+        raise ValidationError(
+            "timeout must be a positive number of seconds such as 10.0, or an httpx.Timeout "
+            f"(httpx.Timeout(None) for no limit), got {timeout!r}"
+        )
     return httpx.Timeout(float(timeout))
+
+
+def _is_positive_seconds(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _max_retry_after(max_retry_after: float) -> float:
+    valid = isinstance(max_retry_after, (int, float)) and not isinstance(max_retry_after, bool)
+    if not valid or not math.isfinite(max_retry_after) or max_retry_after < 0:
+        raise ValidationError(f"max_retry_after must be a number of seconds, 0 or more, got {max_retry_after!r}")
+    return float(max_retry_after)
 
 
 def _max_retries(max_retries: int) -> int:

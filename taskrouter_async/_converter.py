@@ -2,17 +2,20 @@
 
 Params go out as ``application/x-www-form-urlencoded`` with PascalCase keys, booleans as
 ``true``/``false``, integers in decimal, enums as their values, lists as repeated keys and
-unset (``None``) fields left out. Responses are checked strictly: a field of the wrong type is
-an error, an unknown key is ignored.
+unset (``None``) fields left out. Responses are checked strictly: a field of the wrong type, or
+a missing or null identity field, is an error; an unknown key is ignored. Models go back out as
+the API's JSON (``to_dict``), to pydantic/FastAPI through a core schema.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
 import enum
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 from urllib.parse import quote_plus
 
 import attrs
@@ -22,18 +25,27 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _enums
 from ._enums import ReservationStatus
-from ._models import PageMeta, Reservation, TaskReservation, WorkerReservation
-from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._errors import ValidationError
+from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation, _Model
+from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate, _to_enum
+
+if TYPE_CHECKING:
+    from pydantic_core import CoreSchema
 
 __all__ = [
     "ResponseShapeError",
+    "as_utc",
     "decode_form",
     "describe_form_error",
     "encode_form",
     "form_fields",
     "format_timestamp",
+    "params_from_api_dict",
+    "pydantic_core_schema",
+    "reservation_json_schema",
     "structure_page",
     "structure_reservation",
+    "unstructure_model",
     "unstructure_reservation",
     "wire_name",
 ]
@@ -121,10 +133,37 @@ def _form_int(value: object, _: object) -> int:
     raise ValueError(f"expected a decimal integer, got {value!r}")
 
 
+def _enum_member(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    return _to_enum(cls, value)  # the params' own coercion: its error lists the allowed values
+
+
+def _checked(attribute: attrs.Attribute[Any]) -> Any:
+    """A field's structure hook that also runs its validator, so a bad value is reported under the field's name
+    (the class's ``__init__`` runs it again, without knowing which form key the value came from)."""
+    validator, field_type = attribute.validator, attribute.type
+    if field_type is None:
+        raise TypeError(f"{attribute.name} has no type to structure")
+
+    def structure(value: object, _: object) -> object:
+        structured = _form_in.structure(value, field_type)
+        if validator is not None:
+            validator(None, attribute, structured)
+        return structured
+
+    return structure
+
+
+def _form_in_overrides(cls: type[Any]) -> dict[str, Any]:
+    return {a.name: override(rename=wire_name(a.name), struct_hook=_checked(a)) for a in attrs.fields(cls)}
+
+
 _form_in.register_structure_hook(bool, _form_bool)
 _form_in.register_structure_hook(int, _form_int)
+for _enum_cls in _ENUM_CLASSES:
+    _form_in.register_structure_hook(_enum_cls, _enum_member)
 for _cls in _PARAM_CLASSES:
-    _form_in.register_structure_hook(_cls, make_dict_structure_fn(_cls, _form_in, **_renames(_cls)))
+    attrs.resolve_types(_cls)
+    _form_in.register_structure_hook(_cls, make_dict_structure_fn(_cls, _form_in, **_form_in_overrides(_cls)))
 
 _LIST_FIELDS = {
     wire_name(a.name) for cls in _PARAM_CLASSES for a in attrs.fields(cls) if str(a.type).startswith("tuple")
@@ -157,27 +196,141 @@ def _form_problems(exc: BaseException, field: str | None) -> list[str]:
             problems += _form_problems(sub, notes[0].name if notes else field)
         return problems
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [f"unknown parameter {', '.join(sorted(exc.extra_fields))}"]
-    return [f"{wire_name(field)}: {exc}" if field else str(exc)]
+        known = [wire_name(a.name) for a in attrs.fields(exc.cl)]
+        return [f"unknown parameter {name}{_did_you_mean(name, known)}" for name in sorted(exc.extra_fields)]
+    if field is None:
+        return [str(exc)]
+    # Validators name the field the Python way ("max_participants must be ..."): say it once, the API's way.
+    return [f"{wire_name(field)}: {str(exc).removeprefix(f'{field} ')}"]
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """`` (did you mean X?)`` for the closest known name, ignoring case and underscores; else nothing."""
+    by_folded = {_fold(candidate): candidate for candidate in known}
+    close = difflib.get_close_matches(_fold(name), by_folded, n=1, cutoff=0.75)
+    return f" (did you mean {by_folded[close[0]]}?)" if close else ""
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+# --- API-named dicts <-> update params (the public ``from_api_dict`` / ``to_api_dict``) -----------
+
+
+def params_from_api_dict(data: Mapping[str, object], cls: type[P]) -> P:
+    """Update params from fields named as the API names them (``{"ReservationStatus": "accepted"}``).
+
+    Values are form text or their JSON equivalents (``true``, ``30``, a list for list fields);
+    ``None`` leaves a field unset. Raises ValidationError naming the field by its API name.
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"expected a mapping of API field names to values, got {type(data).__name__}")
+    pairs: list[tuple[str, str]] = []
+    for key, value in data.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items if value is not None else ():
+            text = _form_text(item)
+            if text is None:
+                problem = f"{key}: expected a string, boolean or integer, got {item!r}"
+                raise ValidationError(f"invalid {cls.__name__}: {problem}")
+            pairs.append((key, text))
+    try:
+        return decode_form(pairs, cls)
+    except (cattrs.BaseValidationError, ValueError) as exc:
+        raise ValidationError(f"invalid {cls.__name__}: {describe_form_error(exc)}") from None
+
+
+def _form_text(value: object) -> str | None:
+    """A JSON value as the API's form text (booleans as ``true``/``false``, integers in decimal); else ``None``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int)):
+        return str(value)
+    return None
 
 
 # --- models -> JSON (for output meant for people and pipes) ---------------------------------
 
 
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already (as the API's are)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def format_timestamp(moment: datetime) -> str:
-    """A UTC datetime the way the API writes it: ``2014-05-14T10:50:02Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A datetime the way the API writes it, in UTC: ``2014-05-14T10:50:02Z`` (naive ones are taken as UTC)."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _unstructure_page(page: Page[Any]) -> dict[str, Any]:
+    """A page as the API lists it: ``meta`` and the records under ``meta.key``."""
+    return {"meta": _json_out.unstructure(page.meta), page.meta.key: [_json_out.unstructure(r) for r in page.items]}
 
 
 _json_out = cattrs.Converter()
 _json_out.register_unstructure_hook(datetime, format_timestamp)
-_json_out.register_unstructure_hook(ReservationStatus, _enum_value)
+for _enum_cls in _ENUM_CLASSES:
+    _json_out.register_unstructure_hook(_enum_cls, _enum_value)
+_json_out.register_unstructure_hook(Page, _unstructure_page)
+
+
+def unstructure_model(model: _Model) -> dict[str, Any]:
+    """A model as JSON-ready data: the API's keys and date format, enum values; reservations add their ``etag``."""
+    data: dict[str, Any] = _json_out.unstructure(model)
+    return data
 
 
 def unstructure_reservation(reservation: Reservation) -> dict[str, Any]:
     """A reservation as JSON-ready data with the API's keys and date format, plus its ``etag``."""
-    data: dict[str, Any] = _json_out.unstructure(reservation)
-    return data
+    return unstructure_model(reservation)
+
+
+# --- models -> pydantic (FastAPI response models) --------------------------------------------
+
+
+def pydantic_core_schema(cls: type[Reservation]) -> CoreSchema:
+    """Instances of ``cls`` pass as they are and serialise as ``to_dict()`` does.
+
+    What makes ``-> TaskReservation`` and ``-> list[TaskReservation]`` work in FastAPI; the JSON
+    schema for OpenAPI is ``reservation_json_schema``. pydantic is imported only when asked for.
+    """
+    from pydantic_core import core_schema
+
+    return core_schema.is_instance_schema(
+        cls,
+        serialization=core_schema.plain_serializer_function_ser_schema(unstructure_reservation),
+        ref=f"{cls.__module__}.{cls.__qualname__}",
+    )
+
+
+_STATUSES = ", ".join(member.value for member in ReservationStatus)
+_JSON_SCHEMAS: dict[object, dict[str, Any]] = {
+    str: {"type": "string"},
+    datetime: {"type": "string", "format": "date-time"},
+    ReservationStatus | str: {"type": "string", "description": f"{_STATUSES}, or a value newer than this list"},
+    Mapping[str, str]: {"type": "object", "additionalProperties": {"type": "string"}},
+}
+
+
+def reservation_json_schema(cls: type[Reservation]) -> dict[str, Any]:
+    """The JSON schema of ``cls().to_dict()``: every key present, the optional ones nullable."""
+    hints = get_type_hints(cls)
+    properties = {a.name: copy.deepcopy(_json_schema(hints[a.name])) for a in attrs.fields(cls)}
+    return {
+        "type": "object",
+        "title": cls.__name__,
+        "description": (cls.__doc__ or "").split("\n")[0],
+        "properties": properties,
+        "required": list(properties),
+    }
+
+
+def _json_schema(hint: object) -> dict[str, Any]:
+    if hint in _JSON_SCHEMAS:
+        return _JSON_SCHEMAS[hint]
+    (inner,) = (arg for arg in getattr(hint, "__args__", ()) if arg is not type(None))  # an optional X
+    return {"anyOf": [_JSON_SCHEMAS[inner], {"type": "null"}]}
 
 
 # --- JSON -> models -------------------------------------------------------------------------
@@ -198,15 +351,12 @@ def _strict_int(value: object, _: object) -> int:
 
 
 def _timestamp(value: object, _: object) -> datetime:
-    """ISO 8601 as Twilio sends it (``2014-05-14T10:50:02Z``), always returned timezone-aware."""
+    """ISO 8601 as Twilio sends it (``2014-05-14T10:50:02Z``), always returned as an aware UTC datetime."""
     text = _strict_str(value, None)
-    parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    return as_utc(datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text))
 
 
-def _status_or_text(value: object, _: object) -> ReservationStatus | str | None:
-    if value is None:
-        return None
+def _status_or_text(value: object, _: object) -> ReservationStatus | str:
     text = _strict_str(value, None)
     try:
         return ReservationStatus(text)

@@ -39,8 +39,6 @@ async def run_demo(say: Callable[[str], object]) -> None:
 
         say(f"\n2. {alice.worker_name} takes the call: accept with a conference instruction.")
         conference = TaskReservationUpdate.conference(from_="+15550100", to="client:alice", end_conference_on_exit=True)
-        assert alice.sid is not None
-        assert bob.sid is not None
         updated = await reservations.update(workspace, task, alice.sid, conference)
         say(f"   POST Instruction=conference ... -> {_line(updated)}")
 

@@ -19,7 +19,20 @@ __all__ = [
 ]
 
 
-class ReservationStatus(str, enum.Enum):
+class _ValueEnum(str, enum.Enum):
+    """A string enum that prints as its value, in ``str()``, ``print()`` and f-strings alike.
+
+    ``enum.StrEnum`` does this from Python 3.11 on; this base gives 3.10 the same behaviour.
+    """
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, format_spec: str) -> str:
+        return str.__format__(self, format_spec)
+
+
+class ReservationStatus(_ValueEnum):
     """A reservation's state. Responses may carry values newer than this list: they stay plain ``str``."""
 
     PENDING = "pending"
@@ -32,7 +45,7 @@ class ReservationStatus(str, enum.Enum):
     COMPLETED = "completed"
 
 
-class CallStatus(str, enum.Enum):
+class CallStatus(_ValueEnum):
     """Call progress events for ``status_callback_event``."""
 
     INITIATED = "initiated"
@@ -41,7 +54,7 @@ class CallStatus(str, enum.Enum):
     COMPLETED = "completed"
 
 
-class ConferenceEvent(str, enum.Enum):
+class ConferenceEvent(_ValueEnum):
     """Conference events for ``conference_status_callback_event``."""
 
     START = "start"
@@ -53,7 +66,7 @@ class ConferenceEvent(str, enum.Enum):
     SPEAKER = "speaker"
 
 
-class SupervisorMode(str, enum.Enum):
+class SupervisorMode(_ValueEnum):
     """How a supervisor joins a call (task reservations only)."""
 
     MONITOR = "monitor"
@@ -61,14 +74,14 @@ class SupervisorMode(str, enum.Enum):
     BARGE = "barge"
 
 
-class HttpMethod(str, enum.Enum):
+class HttpMethod(_ValueEnum):
     """The methods Twilio uses for callbacks."""
 
     GET = "GET"
     POST = "POST"
 
 
-class Beep(str, enum.Enum):
+class Beep(_ValueEnum):
     """Whether, or when, to beep as a participant joins: more than a boolean."""
 
     TRUE = "true"
@@ -77,7 +90,7 @@ class Beep(str, enum.Enum):
     ON_EXIT = "onExit"
 
 
-class ConferenceRecord(str, enum.Enum):
+class ConferenceRecord(_ValueEnum):
     """Whether, or when, to record the conference: more than a boolean."""
 
     TRUE = "true"
@@ -86,21 +99,21 @@ class ConferenceRecord(str, enum.Enum):
     DO_NOT_RECORD = "do-not-record"
 
 
-class ConferenceTrim(str, enum.Enum):
+class ConferenceTrim(_ValueEnum):
     """Silence trimming of conference recordings."""
 
     TRIM_SILENCE = "trim-silence"
     DO_NOT_TRIM = "do-not-trim"
 
 
-class RecordingChannels(str, enum.Enum):
+class RecordingChannels(_ValueEnum):
     """Channels of the final recording."""
 
     MONO = "mono"
     DUAL = "dual"
 
 
-class JitterBufferSize(str, enum.Enum):
+class JitterBufferSize(_ValueEnum):
     """The conference jitter buffer."""
 
     SMALL = "small"
@@ -109,7 +122,7 @@ class JitterBufferSize(str, enum.Enum):
     OFF = "off"
 
 
-class Region(str, enum.Enum):
+class Region(_ValueEnum):
     """Where Twilio mixes recorded conference audio."""
 
     US1 = "us1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import httpx
 
@@ -73,7 +74,12 @@ class APIResponseValidationError(APIError):
 
 
 class APIStatusError(APIError):
-    """The API answered with an error status; Twilio's error fields are parsed when present."""
+    """The API answered with an error status; Twilio's error fields are parsed when present.
+
+    ``detail`` is Twilio's longer explanation (a 401 says ``Authenticate`` as its message and why
+    in ``detail``); ``details`` is whatever JSON value Twilio sent as ``details``. Both come from
+    the body after credentials were redacted from it.
+    """
 
     def __init__(
         self,
@@ -82,6 +88,8 @@ class APIStatusError(APIError):
         response: httpx.Response,
         code: int | None = None,
         more_info: str | None = None,
+        detail: str | None = None,
+        details: object = None,
         attempts: int = 1,
     ) -> None:
         super().__init__(message, request=response.request, attempts=attempts)
@@ -89,15 +97,27 @@ class APIStatusError(APIError):
         self.status_code = response.status_code
         self.code = code
         self.more_info = more_info
+        self.detail = detail
+        self.details = details
 
     def __str__(self) -> str:
         text = f"HTTP {self.status_code}: {self.message}"
-        details = [f"code {self.code}" if self.code is not None else "", self.more_info or ""]
-        if any(details):
-            text += f" ({', '.join(d for d in details if d)})"
+        if self.detail and self.detail != self.message:
+            text += f": {self.detail}"
+        extras = [f"code {self.code}" if self.code is not None else "", self.more_info or ""]
+        if self.details is not None:
+            extras.append(f"details {_compact_json(self.details)}")
+        if any(extras):
+            text += f" ({', '.join(extra for extra in extras if extra)})"
         if self.attempts > 1:
             text += f" (after {self.attempts} attempts)"
         return text
+
+
+def _compact_json(value: object) -> str:
+    """One line of JSON, cut at ``_SNIPPET_CHARS``: ``details`` can be large, the exception text should not."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 1] + "…"
 
 
 class BadRequestError(APIStatusError):
@@ -134,10 +154,20 @@ class RateLimitError(APIStatusError):
         response: httpx.Response,
         code: int | None = None,
         more_info: str | None = None,
+        detail: str | None = None,
+        details: object = None,
         attempts: int = 1,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, response=response, code=code, more_info=more_info, attempts=attempts)
+        super().__init__(
+            message,
+            response=response,
+            code=code,
+            more_info=more_info,
+            detail=detail,
+            details=details,
+            attempts=attempts,
+        )
         self.retry_after = retry_after
 
 
@@ -167,36 +197,50 @@ def make_status_error(
     response: httpx.Response, *, attempts: int = 1, retry_after: float | None = None
 ) -> APIStatusError:
     """Build the typed error for a read error response; tolerates empty, HTML and truncated bodies."""
-    code, message, more_info = _twilio_error_fields(response)
-    cls = status_error_class(response.status_code)
-    if cls is RateLimitError:
-        return RateLimitError(
-            message,
-            response=response,
-            code=code,
-            more_info=more_info,
-            attempts=attempts,
-            retry_after=retry_after,
-        )
-    return cls(message, response=response, code=code, more_info=more_info, attempts=attempts)
+    fields = _twilio_error_fields(response)
+    error = status_error_class(response.status_code)(
+        fields.message,
+        response=response,
+        code=fields.code,
+        more_info=fields.more_info,
+        detail=fields.detail,
+        details=fields.details,
+        attempts=attempts,
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after
+    return error
 
 
-def _twilio_error_fields(response: httpx.Response) -> tuple[int | None, str, str | None]:
+class _ErrorFields(NamedTuple):
+    """Twilio's error fields as read from a body (``message`` falls back to the reason phrase)."""
+
+    code: int | None
+    message: str
+    more_info: str | None = None
+    detail: str | None = None
+    details: object = None
+
+
+def _twilio_error_fields(response: httpx.Response) -> _ErrorFields:
     fallback = response.reason_phrase or "error"
     try:
         body = json.loads(response.content)
     except (ValueError, RecursionError):
         snippet = response.content[:_SNIPPET_CHARS].decode("utf-8", "replace").strip()
-        return None, f"{fallback}: {snippet}" if snippet else fallback, None
+        return _ErrorFields(None, f"{fallback}: {snippet}" if snippet else fallback)
     if not isinstance(body, dict):
-        return None, fallback, None
+        return _ErrorFields(None, fallback)
     code = body.get("code")
     message = body.get("message")
     more_info = body.get("more_info")
-    return (
+    detail = body.get("detail")
+    return _ErrorFields(
         code if isinstance(code, int) and not isinstance(code, bool) else None,
         message if isinstance(message, str) and message else fallback,
         more_info if isinstance(more_info, str) else None,
+        detail if isinstance(detail, str) and detail else None,
+        body.get("details"),
     )
 
 

@@ -32,7 +32,7 @@ from ._errors import ValidationError
 from ._fake_state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import MAX_PAGE_SIZE
-from ._sids import check_sid, is_sid
+from ._sids import check_credential_sid, is_sid
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "DEFAULT_BASE_URL", "FakeTaskRouter", "RecordedRequest"]
 
@@ -122,15 +122,16 @@ class FakeTaskRouter:
         """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
 
         ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
-        ``clock`` stamps ``date_created``/``date_updated``; ``seed`` makes generated SIDs repeatable.
+        ``clock`` stamps ``date_created``/``date_updated`` (a naive reading is UTC); ``seed`` makes
+        generated SIDs repeatable.
         """
-        self.account_sid = check_sid(account_sid, "AC", "account_sid")
+        self.account_sid = check_credential_sid(account_sid, "AC", "account_sid")
         self.auth_token = auth_token
         self._credentials = [f"{account_sid}:{auth_token}".encode()]
         if api_key is not None or api_secret is not None:
             if api_key is None or api_secret is None:
                 raise ValidationError("api_key and api_secret go together: pass both, or neither")
-            self._credentials.append(f"{check_sid(api_key, 'SK', 'api_key')}:{api_secret}".encode())
+            self._credentials.append(f"{check_credential_sid(api_key, 'SK', 'api_key')}:{api_secret}".encode())
         self.base_url = base_url.rstrip("/")
         self._store = FakeStore(clock=clock, seed=seed)
         self._faults: deque[_Fault] = deque()

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import attrs
 
-from ._converter import wire_name
+from ._converter import as_utc, wire_name
 from ._enums import ReservationStatus
 from ._params import ReservationUpdate
 from ._sids import check_sid
@@ -106,8 +106,8 @@ class PageSlice:
 
 
 def _seconds(moment: datetime) -> datetime:
-    """Twilio's timestamps have whole seconds."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    """In UTC (a naive ``clock`` reading is UTC, not local time) and in whole seconds, like Twilio's timestamps."""
+    return as_utc(moment).replace(microsecond=0)
 
 
 class FakeStore:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -143,8 +143,26 @@ def _strings(value: Iterable[str] | None) -> tuple[str, ...] | None:
 
 
 def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return
+    if not isinstance(value, str):
         raise ValidationError(f"{attribute.name} must be a string, got {value!r}")
+    _check_encodable(attribute.name, value)
+
+
+def _check_encodable(name: str, text: str) -> None:
+    """Refuse text the form body cannot carry: the body is UTF-8, and only a lone surrogate (as left by
+    ``errors="surrogateescape"`` decoding, for one) has no UTF-8 form. The value is not shown: it may be
+    a password; its position is."""
+    if text.isascii():  # the common case, and O(1) for CPython's compact strings
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{name} cannot be sent: it holds a lone surrogate ({text[exc.start]!r} at index {exc.start}), "
+            "which has no UTF-8 form; decode the text it came from strictly, or with errors='replace'"
+        ) from None
 
 
 def _is_uri(text: str) -> bool:
@@ -177,8 +195,12 @@ def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
 
 
 def _text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
-    if value is not None and not all(isinstance(item, str) for item in value):
-        raise ValidationError(f"{attribute.name} must be a list of strings, got {value!r}")
+    if value is None:
+        return
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValidationError(f"{attribute.name} must be a list of strings, got {value!r}")
+        _check_encodable(f"{attribute.name}[{index}]", item)
 
 
 def _integer(low: int | None = None, high: int | None = None) -> Callable[[object, attrs.Attribute[Any], object], None]:
@@ -188,9 +210,16 @@ def _integer(low: int | None = None, high: int | None = None) -> Callable[[objec
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValidationError(f"{attribute.name} must be an integer, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
-            raise ValidationError(f"{attribute.name} must be in {low}..{high}, got {value}")
+            raise ValidationError(f"{attribute.name} must be {_range_text(low, high)}, got {value}")
 
     return check
+
+
+def _range_text(low: int | None, high: int | None) -> str:
+    """``in 2..250``, ``0 or more`` or ``250 or less``: an open end is left unsaid."""
+    if low is not None and high is not None:
+        return f"in {low}..{high}"
+    return f"{low} or more" if low is not None else f"{high} or less"
 
 
 def _sid(prefix: str) -> Callable[[object, attrs.Attribute[Any], object], None]:
@@ -308,6 +337,27 @@ class ReservationUpdate:
             if field.repr and (value := getattr(self, field.name)) is not None
         )
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    # --- API names: what the CLI, bulk files and Twilio's docs use; the converter does the work ---
+
+    @classmethod
+    def from_api_dict(cls: type[P], data: Mapping[str, object]) -> P:
+        """Params from fields named as the API names them: ``{"ReservationStatus": "accepted", "Timeout": 30}``.
+
+        Values are the API's form text (``"true"``, ``"30"``) or JSON values (``true``, ``30``), a list
+        for list fields; ``None`` leaves a field unset. Raises ValidationError naming the field by its
+        API name, and suggests the closest name for an unknown one.
+        """
+        from ._converter import params_from_api_dict  # the converter imports this module
+
+        return params_from_api_dict(data, cls)
+
+    def to_api_dict(self) -> dict[str, str | list[str]]:
+        """The set fields by API name, as form text (``{"ReservationStatus": "accepted"}``); the inverse of
+        ``from_api_dict``, and exactly what ``update`` sends."""
+        from ._converter import form_fields
+
+        return form_fields(self)
 
     # --- instruction helpers: each takes only its instruction's fields; None leaves Twilio's default ---
 

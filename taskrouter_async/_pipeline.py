@@ -9,6 +9,7 @@ httpx ``Request``/``Response`` objects are built only for errors, where callers 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -30,6 +31,9 @@ from ._logging import logger
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
 __all__ = ["AttemptGate", "Pipeline", "Reply", "Settings"]
+
+#: TaskRouter's hosts: ``taskrouter.twilio.com`` and ``taskrouter[.{edge}].{region}.twilio.com``.
+_TWILIO_TASKROUTER_HOST = re.compile(r"taskrouter(?:\.[a-z0-9]+(?:-[a-z0-9]+)*){0,2}\.twilio\.com")
 
 
 @attrs.frozen(kw_only=True)
@@ -90,11 +94,23 @@ class Pipeline:
         """The absolute URL of an API path such as ``/v1/Workspaces/WS…``."""
         return self.settings.base_url + path
 
-    def check_same_origin(self, url: str) -> None:
-        """Refuse a URL with userinfo or on another scheme, host or port: credentials never leave ``base_url``."""
+    def page_url(self, url: str) -> str:
+        """Where to request a page URL from the API (``next_page_url``) or the caller (``page_url``).
+
+        A URL on ``base_url``'s origin is used as it is. One on a Twilio TaskRouter host
+        (``https://taskrouter[.{edge}][.{region}].twilio.com``) is requested on ``base_url``
+        instead, path and query kept, as the official SDK does with every URL
+        (``Client.get_hostname``): page 2 of a regional list, or of a list read through a proxy,
+        stays on the configured host. Any other URL raises ValidationError: credentials never
+        leave ``base_url``.
+        """
         base_url = self.settings.base_url
-        if not _same_origin(url, base_url):
+        if _same_origin(url, base_url):
+            return url
+        twilio_path = _twilio_taskrouter_path(url)
+        if twilio_path is None:
             raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {base_url}")
+        return base_url + twilio_path
 
     def evolve(self, *, timeout: httpx.Timeout, max_retries: int, max_retry_after: float) -> Pipeline:
         """The same engine with other timeout and retry settings."""
@@ -189,15 +205,28 @@ class Pipeline:
 def _same_origin(url: str, base_url: str) -> bool:
     try:
         a, b = httpx.URL(url), httpx.URL(base_url)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate, or an unencodable host
         return False
     return not a.userinfo and (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _twilio_taskrouter_path(url: str) -> str | None:
+    """The path and query of an https URL on a Twilio TaskRouter host (default port, no userinfo), else None."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError):
+        return None
+    if parsed.scheme != "https" or parsed.port is not None or parsed.userinfo:
+        return None
+    if not _TWILIO_TASKROUTER_HOST.fullmatch(parsed.host):
+        return None
+    return parsed.raw_path.decode("ascii")
 
 
 def _origin_text(url: str) -> str:
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):
         return "an invalid URL"
     return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
 

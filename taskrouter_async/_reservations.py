@@ -1,14 +1,20 @@
 """The one implementation of fetch, list and update, for task and worker reservations alike.
 
-The two kinds differ only in data: the parent path segment and SID prefix, whether the
-``worker_sid`` list filter applies, and which model and update class they use.
+The two kinds differ only in data: the parent path segment, SID prefix and argument name
+(``task_sid`` or ``worker_sid``), whether the ``worker_sid`` list filter applies, and which model
+and update class they use. ``TaskReservations`` and ``WorkerReservations`` are the typed faces
+of that one class: protocols that spell each kind's signatures with its own parent name.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import re
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
 import attrs
@@ -27,18 +33,24 @@ __all__ = [
     "TASK",
     "WORKER",
     "ItemIterator",
+    "PageHistory",
     "PageIterator",
     "PreparedUpdate",
     "ReservationKind",
     "Reservations",
     "TaskReservations",
     "WorkerReservations",
+    "task_reservations",
+    "worker_reservations",
 ]
 
 R = TypeVar("R", bound=Reservation)
 U = TypeVar("U", bound=ReservationUpdate)
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_PAGE_SIZE = 1000
+#: Page URLs each list iteration remembers exactly (see ``PageHistory``).
+RECENT_PAGES = 64
 
 
 @attrs.frozen
@@ -47,6 +59,7 @@ class ReservationKind(Generic[R, U]):
 
     parent_segment: str
     parent_prefix: str
+    #: What callers call the parent SID, positionally or as a keyword: ``task_sid`` or ``worker_sid``.
     parent_name: str
     filters_by_worker: bool
     model: type[R]
@@ -66,22 +79,54 @@ TASK = ReservationKind("Tasks", "WT", "task_sid", True, TaskReservation, TaskRes
 WORKER = ReservationKind("Workers", "WK", "worker_sid", False, WorkerReservation, WorkerReservationUpdate)
 
 
+def _parent_by_kind_name(method: F) -> F:
+    """Take the parent SID under the kind's own name too (``task_sid=``/``worker_sid=``), as ``parent_sid``.
+
+    Coroutine methods stay coroutine functions, so ``inspect`` and ``mock.create_autospec`` see them as such.
+    """
+
+    def renamed(self: Reservations[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        name = self._kind.parent_name
+        if name in kwargs:
+            if len(args) > 1 or "parent_sid" in kwargs:
+                raise TypeError(f"{method.__name__}() got multiple values for argument {name!r}")
+            kwargs["parent_sid"] = kwargs.pop(name)
+        return kwargs
+
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def call_async(self: Reservations[Any, Any], /, *args: Any, **kwargs: Any) -> Any:
+            return await method(self, *args, **renamed(self, args, kwargs))
+
+        return cast(F, call_async)
+
+    @functools.wraps(method)
+    def call(self: Reservations[Any, Any], /, *args: Any, **kwargs: Any) -> Any:
+        return method(self, *args, **renamed(self, args, kwargs))
+
+    return cast(F, call)
+
+
 class Reservations(Generic[R, U]):
     """Fetch, list and update the reservations of one task (``client.task_reservations``) or one
-    worker (``client.worker_reservations``). The parent is a task SID or a worker SID accordingly.
+    worker (``client.worker_reservations``). The parent is a task SID or a worker SID accordingly,
+    given by position or by its name (see ``TaskReservations`` and ``WorkerReservations``).
     """
 
     def __init__(self, pipeline: Pipeline, kind: ReservationKind[R, U]) -> None:
         self._pipeline = pipeline
         self._kind = kind
 
-    async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str, /) -> R:
+    @_parent_by_kind_name
+    async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
         url = self._pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
         return self._reservation(await self._pipeline.send("GET", url))
 
+    @_parent_by_kind_name
     async def update(
-        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, /, *, etag: str | None = None
+        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, *, etag: str | None = None
     ) -> R:
         """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
         since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
@@ -139,16 +184,23 @@ class Reservations(Generic[R, U]):
         return collected
 
     def encode(self, params: U) -> bytes:
-        """The form body ``update`` sends for ``params``; checks they are this kind's update class."""
+        """The form body ``update`` sends for ``params``; checks they are this kind's update class and set
+        something (an empty update changes nothing: Twilio answers 400)."""
         if not isinstance(params, self._kind.update_params):
             raise ValidationError(f"expected {self._kind.update_params.__name__}, got {type(params).__name__}")
-        return encode_form(params)
+        body = encode_form(params)
+        if not body:
+            raise ValidationError(
+                f"{type(params).__name__}() sets no field, so the update would change nothing (Twilio answers 400): "
+                "set reservation_status or instruction, or use a helper such as accept()"
+            )
+        return body
 
+    @_parent_by_kind_name
     def pages(
         self,
         workspace_sid: str,
         parent_sid: str,
-        /,
         *,
         reservation_status: ReservationStatus | str | None = None,
         worker_sid: str | None = None,
@@ -163,11 +215,11 @@ class Reservations(Generic[R, U]):
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, page_url)
         return PageIterator(self._page, first_url)
 
+    @_parent_by_kind_name
     def list(
         self,
         workspace_sid: str,
         parent_sid: str,
-        /,
         *,
         reservation_status: ReservationStatus | str | None = None,
         worker_sid: str | None = None,
@@ -183,26 +235,27 @@ class Reservations(Generic[R, U]):
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, None)
         return ItemIterator(PageIterator(self._page, first_url), limit)
 
-    async def _page(self, url: str) -> Page[R]:
+    async def _page(self, url: str, history: PageHistory) -> Page[R]:
+        """One page of a list; ``history`` holds the iteration's page URLs, to stop a loop of pages."""
         reply = await self._pipeline.send("GET", url)
         try:
             items, meta = structure_page(_json(reply.content), self._kind.model)
-            next_url = None if meta.next_page_url is None else self._next_page_url(meta.next_page_url, reply.url)
+            next_url = None
+            if meta.next_page_url:  # null or "": the last page
+                next_url = self._next_page_url(meta.next_page_url, reply.url)
+                if history.seen(next_url):
+                    raise ResponseShapeError("next_page_url points back at a page this list already read (a loop)")
         except ResponseShapeError as exc:
             raise _shape_error(exc, reply) from None
         return Page(items=items, meta=attrs.evolve(meta, next_page_url=next_url))
 
     def _next_page_url(self, url: str, page_url: str) -> str:
-        """An absolute, normalised next-page URL on our origin; a relative one is resolved against the page's."""
+        """The absolute, normalised URL to request for a next page (see ``Pipeline.page_url``); a relative
+        one is resolved against the page's."""
         try:
-            current = httpx.URL(page_url)
-            absolute = str(current.join(url))
-            self._pipeline.check_same_origin(absolute)
-        except (httpx.InvalidURL, ValidationError) as exc:
+            return self._pipeline.page_url(str(httpx.URL(page_url).join(url)))
+        except (httpx.InvalidURL, UnicodeError, ValidationError) as exc:
             raise ResponseShapeError(f"next_page_url is unsafe: {exc}") from None
-        if absolute == str(current):
-            raise ResponseShapeError("next_page_url points back at the same page")
-        return absolute
 
     def _first_page_url(
         self,
@@ -232,7 +285,7 @@ class Reservations(Generic[R, U]):
             return self._pipeline.url(path) + (f"?{urlencode(query)}" if query else "")
         if query:
             raise ValidationError("page_url already carries the filters and page size: pass it alone")
-        self._pipeline.check_same_origin(page_url)
+        page_url = self._pipeline.page_url(page_url)
         if not page_url.startswith(self._pipeline.url(path)):
             raise ValidationError(f"page_url is not a page of {path}")
         return page_url
@@ -255,21 +308,51 @@ class Reservations(Generic[R, U]):
             raise _shape_error(exc, reply) from None
 
 
+class PageHistory:
+    """The page URLs of one iteration over a list, to catch a ``next_page_url`` that leads back.
+
+    Memory is bounded whatever the list's length. The last ``RECENT_PAGES`` URLs are kept, so a
+    loop through that many pages or fewer (page 1 -> 2 -> 1) is caught before any page is
+    requested twice. A longer loop is caught by Brent's cycle detection: one saved URL, compared
+    with every new one and moved forward to the newest whenever the steps since it reach a power
+    of two, so any loop is found after at most about twice its length of extra pages.
+    """
+
+    def __init__(self, first_url: str) -> None:
+        self._recent: deque[str] = deque([first_url], maxlen=RECENT_PAGES)
+        self._saved = first_url
+        self._steps = 0
+        self._power = 1
+
+    def seen(self, url: str) -> bool:
+        """Whether ``url`` is a page this iteration already requested; if not, it is remembered."""
+        if url == self._saved or url in self._recent:
+            return True
+        self._recent.append(url)
+        self._steps += 1
+        if self._steps == self._power:
+            self._saved, self._steps, self._power = url, 0, self._power * 2
+        return False
+
+
 class PageIterator(AsyncIterator[Page[R]]):
     """The pages of a list, fetched one request at a time as they are asked for.
 
-    An iterator object rather than an async generator: it holds nothing between pages, so
-    breaking out of ``async for`` early needs no cleanup on asyncio or trio.
+    An iterator object rather than an async generator: it holds nothing between pages but the
+    URL history that stops a loop, so breaking out of ``async for`` early needs no cleanup on
+    asyncio or trio.
     """
 
-    def __init__(self, fetch_page: Callable[[str], Awaitable[Page[R]]], first_url: str) -> None:
+    def __init__(self, fetch_page: Callable[[str, PageHistory], Awaitable[Page[R]]], first_url: str) -> None:
         self._fetch_page = fetch_page
+        first_url = str(httpx.URL(first_url))  # the form later page URLs are compared in
         self._next_url: str | None = first_url
+        self._history = PageHistory(first_url)
 
     async def __anext__(self) -> Page[R]:
         if self._next_url is None:
             raise StopAsyncIteration
-        page = await self._fetch_page(self._next_url)
+        page = await self._fetch_page(self._next_url, self._history)
         self._next_url = page.next_page_url
         return page
 
@@ -303,13 +386,153 @@ class ItemIterator(AsyncIterator[R]):
         await self._pages.aclose()
 
 
-TaskReservations = Reservations[TaskReservation, TaskReservationUpdate]
-WorkerReservations = Reservations[WorkerReservation, WorkerReservationUpdate]
+class _BothKinds(Protocol[R, U]):
+    """What task and worker reservations share, whatever their parent is called."""
+
+    def update_many(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> BulkRun[R, U]:
+        """Update many reservations concurrently (see ``Reservations.update_many``)."""
+        ...
+
+    async def update_all(
+        self,
+        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Callable[[BulkProgress], object] | None = None,
+    ) -> list[BulkResult[R, U]]:
+        """Run ``update_many`` to the end; every result in input order."""
+        ...
+
+    def encode(self, params: U) -> bytes:
+        """The form body ``update`` sends for ``params``."""
+        ...
+
+
+class TaskReservations(_BothKinds[TaskReservation, TaskReservationUpdate], Protocol):
+    """The type of ``client.task_reservations``: reservations of a task, whose SID is ``task_sid`` (``WT…``).
+
+    Arguments go by position or by name: ``fetch(workspace_sid=..., task_sid=..., reservation_sid=...)``.
+    A typing-only protocol: the object is a ``Reservations``, the one implementation of both kinds.
+    """
+
+    async def fetch(self, workspace_sid: str, task_sid: str, reservation_sid: str) -> TaskReservation:
+        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
+        ...
+
+    async def update(
+        self,
+        workspace_sid: str,
+        task_sid: str,
+        reservation_sid: str,
+        params: TaskReservationUpdate,
+        *,
+        etag: str | None = None,
+    ) -> TaskReservation:
+        """Update one reservation; with ``etag``, only if it is unchanged since (If-Match)."""
+        ...
+
+    def pages(
+        self,
+        workspace_sid: str,
+        task_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        worker_sid: str | None = None,
+        page_size: int | None = None,
+        page_url: str | None = None,
+    ) -> PageIterator[TaskReservation]:
+        """The task's reservations a page at a time; ``worker_sid`` keeps one worker's."""
+        ...
+
+    def list(
+        self,
+        workspace_sid: str,
+        task_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        worker_sid: str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> ItemIterator[TaskReservation]:
+        """The task's reservations across pages, up to ``limit``; ``worker_sid`` keeps one worker's."""
+        ...
+
+
+class WorkerReservations(_BothKinds[WorkerReservation, WorkerReservationUpdate], Protocol):
+    """The type of ``client.worker_reservations``: reservations of a worker, whose SID is ``worker_sid`` (``WK…``).
+
+    Arguments go by position or by name: ``fetch(workspace_sid=..., worker_sid=..., reservation_sid=...)``.
+    A typing-only protocol: the object is a ``Reservations``, the one implementation of both kinds.
+    """
+
+    async def fetch(self, workspace_sid: str, worker_sid: str, reservation_sid: str) -> WorkerReservation:
+        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
+        ...
+
+    async def update(
+        self,
+        workspace_sid: str,
+        worker_sid: str,
+        reservation_sid: str,
+        params: WorkerReservationUpdate,
+        *,
+        etag: str | None = None,
+    ) -> WorkerReservation:
+        """Update one reservation; with ``etag``, only if it is unchanged since (If-Match)."""
+        ...
+
+    def pages(
+        self,
+        workspace_sid: str,
+        worker_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        page_size: int | None = None,
+        page_url: str | None = None,
+    ) -> PageIterator[WorkerReservation]:
+        """The worker's reservations a page at a time."""
+        ...
+
+    def list(
+        self,
+        workspace_sid: str,
+        worker_sid: str,
+        *,
+        reservation_status: ReservationStatus | str | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> ItemIterator[WorkerReservation]:
+        """The worker's reservations across pages, up to ``limit``."""
+        ...
+
+
+def task_reservations(pipeline: Pipeline) -> TaskReservations:
+    """``client.task_reservations``: the one implementation, seen through the task kind's signatures."""
+    return cast(TaskReservations, Reservations(pipeline, TASK))
+
+
+def worker_reservations(pipeline: Pipeline) -> WorkerReservations:
+    """``client.worker_reservations``: the one implementation, seen through the worker kind's signatures."""
+    return cast(WorkerReservations, Reservations(pipeline, WORKER))
+
+
+#: What an If-Match value may hold: visible ASCII, with spaces inside (``"1", "2"`` lists ETags).
+#: Headers are sent as ASCII, and RFC 9110's entity-tag is made of these characters.
+_ETAG = re.compile(r"[!-~](?:[ -~]*[!-~])?")
 
 
 def _etag(etag: str | None) -> str | None:
-    if etag is not None and (not isinstance(etag, str) or not etag or "\n" in etag or "\r" in etag):
-        raise ValidationError(f"etag must be a non-empty single-line string, got {etag!r}")
+    if etag is not None and (not isinstance(etag, str) or not _ETAG.fullmatch(etag)):
+        raise ValidationError(
+            "etag must be an ETag as the API sent it: non-empty printable ASCII on one line, "
+            f"such as '\"3\"' or 'W/\"3\"', got {etag!r}"
+        )
     return etag
 
 

@@ -37,9 +37,23 @@ def check_sid(value: object, prefix: str, name: str) -> str:
     if is_sid(value, prefix):
         return value
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    raise ValidationError(f"{name} must be {_expected(prefix)}, got {shown}")
+
+
+def check_credential_sid(value: object, prefix: str, name: str) -> str:
+    """``check_sid`` for a credential position (an account SID, an API key SID): the value is never shown,
+    because what is there instead of a SID is often the secret itself (swapped arguments, a wrong variable)."""
+    if is_sid(value, prefix):
+        return value
+    given = "a string that is not one" if isinstance(value, str) else f"a {type(value).__name__}"
     raise ValidationError(
-        f"{name} must be {_article(SID_KINDS[prefix])} SID ({prefix!r} followed by 32 hex digits), got {shown}"
+        f"{name} must be {_expected(prefix)}, got {given} (the value is not shown: it may be a secret, "
+        "such as an auth token or API secret passed in the wrong place)"
     )
+
+
+def _expected(prefix: str) -> str:
+    return f"{_article(SID_KINDS[prefix])} SID ({prefix!r} followed by 32 hex digits)"
 
 
 def _article(noun: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 import respx
@@ -75,3 +76,17 @@ def api() -> Iterator[respx.MockRouter]:
 async def client() -> AsyncIterator[AsyncTaskRouter]:
     async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0) as c:
         yield c
+
+
+@pytest.fixture
+def make_client() -> Callable[..., AsyncTaskRouter]:
+    """Builds the client under test (the test credentials, no retries, any other argument passed on).
+
+    Without ``engine=`` it uses the default engine, which the ``engine`` fixture switches: a test
+    against a real server on 127.0.0.1 that also asks for ``engine`` runs on every engine.
+    """
+
+    def make(**options: Any) -> AsyncTaskRouter:
+        return AsyncTaskRouter(**{"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "max_retries": 0, **options})
+
+    return make

@@ -28,6 +28,7 @@ from taskrouter_async import (
 )
 from taskrouter_async._bulk import _AdaptiveLimit
 
+from .helpers import reservation_json
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKER_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +49,7 @@ async def echo(request: httpx.Request) -> httpx.Response:
     """The API's answer to an update: the reservation with the status that was sent."""
     form = dict(parse_qsl(request.content.decode()))
     sid = request.url.path.rsplit("/", 1)[1]
-    return httpx.Response(200, json={"sid": sid, "reservation_status": form.get("ReservationStatus")})
+    return httpx.Response(200, json=reservation_json(sid, status=form.get("ReservationStatus", "pending")))
 
 
 class FakeAPI(httpx.AsyncBaseTransport):
@@ -151,6 +152,37 @@ async def test_bad_items_become_error_results_without_requests() -> None:
         assert isinstance(result.error, ValidationError)
         assert result.item is bad[result.index]
     assert [index_of(r) for r in api.requests] == [6]
+
+
+def smuggled(**values: object) -> TaskReservationUpdate:
+    """Accepted params with values set behind the validators' back, as a bug or a subclass might."""
+    params = TaskReservationUpdate(reservation_status="accepted")
+    for name, value in values.items():
+        object.__setattr__(params, name, value)
+    return params
+
+
+async def test_an_item_that_cannot_be_prepared_is_that_items_error_and_the_run_goes_on() -> None:
+    items: list[BulkItem[TaskReservationUpdate]] = [
+        (WORKSPACE_SID, TASK_SID, wr(0), ACCEPT),
+        (WORKSPACE_SID, TASK_SID, wr(1), smuggled(to="x\udc80")),  # UnicodeEncodeError when encoded
+        (WORKSPACE_SID, TASK_SID, wr(2), smuggled(status_callback_event=5)),  # TypeError when encoded
+        (WORKSPACE_SID, TASK_SID, wr(3), ACCEPT, '"é"'),  # refused by the etag check
+        BulkUpdate(WORKSPACE_SID, TASK_SID, wr(4), ACCEPT, etag="\udc80"),
+        (WORKSPACE_SID, TASK_SID, wr(5), ACCEPT),
+    ]
+    api = FakeAPI()
+    async with make_client(api) as client:
+        results = await client.task_reservations.update_all(items, concurrency=1)
+    assert [r.ok for r in results] == [True, False, False, False, False, True]
+    assert sorted(index_of(r) for r in api.requests) == [0, 5]
+    for result in results[1:5]:
+        assert isinstance(result.error, ValidationError)
+        assert result.item is items[result.index]
+    assert isinstance(results[1].error.__cause__, UnicodeEncodeError)
+    assert "UnicodeEncodeError" in str(results[1].error)
+    assert isinstance(results[2].error.__cause__, TypeError)
+    assert "etag must be" in str(results[3].error)
 
 
 async def test_tuples_with_etag_send_if_match() -> None:

@@ -148,3 +148,9 @@ def test_expected_errors_before_any_request(
     with pytest.raises(SystemExit) as usage:
         main(["reservations", "list", "--workspace", WORKSPACE_SID])
     assert usage.value.code == 2
+
+
+def test_the_worker_filter_is_for_task_reservations(capsys: pytest.CaptureFixture[str]) -> None:
+    listing = ["reservations", "list", "--base-url", "http://127.0.0.1:9", "--workspace", WORKSPACE_SID]
+    assert main([*listing, "--worker", "WK" + "1" * 32, "--worker-sid", "WK" + "2" * 32]) == 1
+    assert capsys.readouterr().err == "error: --worker-sid filters task reservations only: give --task\n"

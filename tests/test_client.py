@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -81,6 +82,45 @@ async def test_explicit_credentials_ignore_the_environment(
 def test_bad_configuration_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         AsyncTaskRouter(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("timeout", "message"),
+    [
+        (-5, "timeout must be a positive number of seconds such as 10.0, or an httpx.Timeout"),
+        (0, "timeout must be a positive number of seconds"),
+        (float("nan"), "timeout must be a positive number of seconds"),
+        (float("inf"), r"httpx.Timeout\(None\) for no limit"),
+        ("30", "got '30'"),
+        (True, "got True"),
+        (httpx.Timeout(-5), "the connect timeout must be a positive number of seconds, or None for no limit, got -5"),
+        (httpx.Timeout(5, read=0), "the read timeout must be a positive number of seconds, .* got 0"),
+        (httpx.Timeout(5, pool=float("nan")), "the pool timeout must be"),
+        (httpx.Timeout(5, write=float("-inf")), "the write timeout must be"),
+    ],
+)
+def test_bad_timeouts_are_refused_with_a_clear_message(
+    make_client: Callable[..., AsyncTaskRouter], timeout: object, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        make_client(timeout=timeout)
+    with pytest.raises(ValidationError, match=message):
+        make_client().with_options(timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_no_limit_and_partial_timeouts_are_accepted(make_client: Callable[..., AsyncTaskRouter]) -> None:
+    assert make_client(timeout=httpx.Timeout(None)).timeout == httpx.Timeout(None)
+    assert make_client(timeout=httpx.Timeout(5, read=None)).timeout.read is None
+    assert make_client(timeout=2).timeout == httpx.Timeout(2.0)
+
+
+@pytest.mark.parametrize("value", [-1, float("nan"), float("inf"), "60", None])
+def test_a_bad_max_retry_after_is_refused(make_client: Callable[..., AsyncTaskRouter], value: object) -> None:
+    with pytest.raises(ValidationError, match="max_retry_after must be a number of seconds, 0 or more"):
+        make_client(max_retry_after=value)
+    if value is not None:  # None keeps the client's setting in with_options
+        with pytest.raises(ValidationError, match="max_retry_after must be"):
+            make_client().with_options(max_retry_after=value)  # type: ignore[arg-type]
 
 
 def test_a_configuration_error_does_not_echo_the_token() -> None:

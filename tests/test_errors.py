@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Awaitable, Callable
+
 import httpx
 import pytest
 import respx
@@ -25,7 +28,7 @@ from taskrouter_async import (
 )
 
 from .helpers import TASK, page_json, reservation_json, reservation_sids
-from .sids import AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
+from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
 
@@ -215,3 +218,108 @@ async def test_errors_do_not_show_credentials(client: AsyncTaskRouter, api: resp
     with pytest.raises(AuthenticationError) as caught:
         await fetch(client)
     assert AUTH_TOKEN not in str(caught.value) + repr(caught.value)
+
+
+TWILIO_401 = {
+    "code": 20003,
+    "detail": "Your AccountSid or AuthToken was incorrect.",
+    "message": "Authenticate",
+    "more_info": "https://www.twilio.com/docs/errors/20003",
+    "status": 401,
+}
+
+
+async def test_twilio_detail_is_kept_on_the_error_and_in_its_text(
+    make_client: Callable[..., AsyncTaskRouter], api: respx.MockRouter
+) -> None:
+    api.get(TASK.path()).respond(401, json=TWILIO_401)
+    async with make_client() as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await fetch(client)
+    assert caught.value.detail == "Your AccountSid or AuthToken was incorrect."
+    assert caught.value.details is None
+    assert str(caught.value) == (
+        "HTTP 401: Authenticate: Your AccountSid or AuthToken was incorrect. "
+        "(code 20003, https://www.twilio.com/docs/errors/20003)"
+    )
+
+
+@pytest.mark.parametrize("operation", [fetch, update, first_list_item], ids=["fetch", "update", "list"])
+async def test_twilio_details_are_kept_on_the_error_and_in_its_text(
+    operation: Callable[[AsyncTaskRouter], Awaitable[object]],
+    make_client: Callable[..., AsyncTaskRouter],
+    api: respx.MockRouter,
+) -> None:
+    details = {"param": "Timeout", "problems": ["negative", "too big"]}
+    api.route(path__startswith=TASK.path(None)).respond(400, json={**twilio_error(400), "details": details})
+    async with make_client() as client:
+        with pytest.raises(BadRequestError) as caught:
+            await operation(client)
+    assert caught.value.details == details
+    assert caught.value.detail is None
+    assert str(caught.value) == (
+        "HTTP 400: Twilio says 400 (code 20400, https://www.twilio.com/docs/errors/20400, "
+        'details {"param":"Timeout","problems":["negative","too big"]})'
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "detail", "details"),
+    [
+        ({"detail": 42, "details": None}, None, None),
+        ({"detail": "", "details": []}, None, []),
+        ({"detail": "Twilio says 429"}, "Twilio says 429", None),  # the same as the message: said once
+    ],
+)
+async def test_odd_detail_values_are_tolerated(
+    extra: dict[str, object],
+    detail: str | None,
+    details: object,
+    make_client: Callable[..., AsyncTaskRouter],
+    api: respx.MockRouter,
+) -> None:
+    api.get(TASK.path()).respond(429, json={**twilio_error(429), **extra})
+    async with make_client() as client:
+        with pytest.raises(RateLimitError) as caught:
+            await fetch(client)
+    assert (caught.value.detail, caught.value.details) == (detail, details)
+    assert str(caught.value).count("Twilio says 429") == 1
+
+
+async def test_long_details_are_cut_in_the_text_but_kept_whole(
+    make_client: Callable[..., AsyncTaskRouter], api: respx.MockRouter
+) -> None:
+    details = {"list": list(range(1000))}
+    api.get(TASK.path()).respond(500, json={**twilio_error(500), "details": details})
+    async with make_client() as client:
+        with pytest.raises(InternalServerError) as caught:
+            await fetch(client)
+    assert caught.value.details == details
+    assert len(str(caught.value)) < 400
+    assert "…" in str(caught.value)
+
+
+async def test_detail_and_details_are_redacted_like_the_rest(
+    make_client: Callable[..., AsyncTaskRouter], api: respx.MockRouter
+) -> None:
+    def echo_credentials(request: httpx.Request) -> httpx.Response:
+        authorization = request.headers["Authorization"]
+        password = base64.b64decode(authorization.split()[1]).decode().partition(":")[2]
+        body = {
+            **TWILIO_401,
+            "detail": f"wrong password {password}",
+            "details": {"authorization": authorization, "password": password},
+        }
+        return httpx.Response(401, json=body)
+
+    api.get(TASK.path()).mock(side_effect=echo_credentials)
+    async with make_client() as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await fetch(client)
+    token = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+    assert caught.value.detail == "wrong password [redacted]"
+    assert caught.value.details == {"authorization": "Basic [redacted]", "password": "[redacted]"}
+    for text in (str(caught.value), repr(caught.value), repr(vars(caught.value))):
+        assert AUTH_TOKEN not in text
+        assert token not in text
+    assert "wrong password [redacted]" in str(caught.value)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -242,7 +244,7 @@ async def test_instruction_rules(fake: FakeTaskRouter) -> None:
         (b"ReservationStatus=bogus", "ReservationStatus"),
         (b"Timeout=soon&Instruction=conference", "Timeout: expected a decimal integer"),
         (b"Supervisor=x", "unknown parameter Supervisor"),
-        (b"MaxParticipants=1&Instruction=conference", "max_participants must be in 2..250"),
+        (b"MaxParticipants=1&Instruction=conference", "MaxParticipants: must be in 2..250"),
         (b"ReservationStatus=accepted&Instruction=conference", "exactly one of"),
         (b"", "exactly one of"),
     ],
@@ -344,6 +346,36 @@ async def test_if_match_guards_updates_and_date_updated_moves(fake: FakeTaskRout
     assert accepted.date_updated == START + timedelta(minutes=5)
     assert completed.reservation_status is S.COMPLETED
     assert fake.reservation(seeded.sid).version == 4
+
+
+@pytest.fixture
+def local_time_new_york() -> Iterator[None]:
+    """The process's local time zone is UTC-5 (a POSIX TZ string: no tz database needed)."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset() is Unix-only")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "EST+5")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_time_new_york")
+async def test_a_naive_clock_is_utc_whatever_the_local_time_zone() -> None:
+    assert time.localtime(0).tm_hour == 19, "the local time zone is UTC-5 in this test"
+    fake = FakeTaskRouter(clock=lambda: datetime(2024, 1, 2, 12, 30, 45, 999))
+    seeded = fake.add_reservation()
+    async with fake.connect() as client:
+        fetched = await client.task_reservations.fetch(seeded.workspace_sid, seeded.task_sid, seeded.sid)
+    noon = datetime(2024, 1, 2, 12, 30, 45, tzinfo=timezone.utc)
+    assert seeded.date_created == noon
+    assert fetched.date_created == noon
+    assert fake.reservation(seeded.sid).date_updated == noon
+
+
+async def test_an_aware_clock_in_another_zone_is_converted_to_utc() -> None:
+    fake = FakeTaskRouter(clock=lambda: datetime(2024, 1, 2, 7, 30, 45, tzinfo=timezone(timedelta(hours=-5))))
+    assert fake.add_reservation().date_created == datetime(2024, 1, 2, 12, 30, 45, tzinfo=timezone.utc)
 
 
 async def test_fail_next_answers_429_with_retry_after_then_recovers(fake: FakeTaskRouter) -> None:

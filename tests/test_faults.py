@@ -29,6 +29,7 @@ import pytest
 
 from taskrouter_async import AsyncTaskRouter, TaskReservationUpdate, TaskRouterError, _retry
 
+from .helpers import reservation_json
 from .loopback import Conn, LoopbackServer, Request
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
 
@@ -106,7 +107,7 @@ class FaultyTaskRouter:
         if fault.endswith("after applying"):
             await self.fail(fault, conn)
             return
-        body = {"sid": sid, "reservation_status": "accepted", "task_sid": TASK_SID}
+        body = reservation_json(sid, status="accepted")
         await conn.respond(200, json.dumps(body), headers=[("ETag", f'"{self.version[sid]}"')])
 
     async def fail(self, fault: str, conn: Conn) -> None:

@@ -29,12 +29,13 @@ from taskrouter_async import (
 )
 from taskrouter_async._engines import base as engine_base
 
+from .helpers import reservation_json
 from .loopback import Conn, Handler, LoopbackServer, Request, head
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("engine")]
 
-GOOD = {"sid": RESERVATION_SID, "reservation_status": "pending", "date_created": "2014-05-14T10:50:02Z"}
+GOOD = reservation_json()
 DEEP = b"[" * 100_000 + b"]" * 100_000
 #: Short timeouts (an attempt deadline of 0.55 s) and one retry, so every case ends well within BOUND.
 TIMEOUT = httpx.Timeout(0.25, connect=0.1, write=0.1, pool=0.1)

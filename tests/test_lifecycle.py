@@ -26,6 +26,7 @@ from taskrouter_async import (
     _retry,
 )
 
+from .helpers import reservation_json
 from .loopback import Conn, LoopbackServer, Request, json_handler
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
@@ -43,7 +44,7 @@ def _fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def reservation(sid: str = RESERVATION_SID) -> dict[str, Any]:
-    return {"sid": sid, "task_sid": TASK_SID, "workspace_sid": WORKSPACE_SID, "reservation_status": "pending"}
+    return reservation_json(sid)
 
 
 async def echo(request: Request, conn: Conn) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 
 import httpx
@@ -16,8 +17,9 @@ from taskrouter_async import (
     TaskReservationUpdate,
     ValidationError,
     WorkerReservation,
-    WorkerReservationUpdate,
 )
+from taskrouter_async._converter import unstructure_reservation
+from taskrouter_async._reservations import RECENT_PAGES, PageHistory
 
 from .helpers import BASE_URL, TASK, WORKER, Kind, page_json, reservation_json, reservation_sids
 from .sids import RESERVATION_SID, WORKER_SID, WORKSPACE_SID
@@ -78,17 +80,74 @@ async def test_unknown_keys_are_ignored_and_unknown_statuses_kept(
     assert not isinstance(reservation.reservation_status, ReservationStatus)
 
 
-async def test_null_fields_are_none(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    body = dict.fromkeys(reservation_json())
+OPTIONAL_FIELDS = ["worker_name", "url", "links"]
+IDENTITY_FIELDS = [
+    "sid",
+    "account_sid",
+    "workspace_sid",
+    "task_sid",
+    "worker_sid",
+    "reservation_status",
+    "date_created",
+    "date_updated",
+]
+
+
+@pytest.mark.parametrize("absent", ["null", "missing"])
+async def test_optional_fields_may_be_null_or_missing(
+    absent: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    body = reservation_json()
+    for name in OPTIONAL_FIELDS:
+        if absent == "null":
+            body[name] = None
+        else:
+            del body[name]
     api.get(TASK.path()).respond(200, json=body)
     reservation = await client.task_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
-    assert reservation == TaskReservation()
+    assert (reservation.worker_name, reservation.url, reservation.links) == (None, None, None)
+    assert reservation.sid == RESERVATION_SID
 
 
-async def test_dates_with_offsets_stay_aware(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    api.get(TASK.path()).respond(200, json=reservation_json(date_updated="2014-05-15T18:03:42+02:00"))
+@pytest.mark.parametrize("absent", ["null", "missing"])
+@pytest.mark.parametrize("name", IDENTITY_FIELDS)
+async def test_a_reservation_without_its_identity_is_a_response_error(
+    name: str, absent: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    body = reservation_json()
+    if absent == "null":
+        body[name] = None
+    else:
+        del body[name]
+    api.get(TASK.path()).respond(200, json=body)
+    with pytest.raises(APIResponseValidationError, match=name):
+        await client.task_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
+
+
+@pytest.mark.parametrize("name", IDENTITY_FIELDS)
+async def test_a_list_record_without_its_identity_is_a_response_error(
+    name: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    page = page_json(TASK.path(None), reservation_sids(2), page=0, page_size=2, next_token=None)
+    page["reservations"][1][name] = None
+    api.get(TASK.path(None)).respond(200, json=page)
+    with pytest.raises(APIResponseValidationError, match=f"reservation 1.*{name}"):
+        [r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["2014-05-15T18:03:42+02:00", "2014-05-15T10:33:42-05:30", "2014-05-15T16:03:42+00:00", "2014-05-15T16:03:42"],
+)
+async def test_dates_with_offsets_are_converted_to_utc(
+    sent: str, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    api.get(TASK.path()).respond(200, json=reservation_json(date_updated=sent))
     reservation = await client.task_reservations.fetch(WORKSPACE_SID, TASK.parent_sid, RESERVATION_SID)
     assert reservation.date_updated == datetime(2014, 5, 15, 16, 3, 42, tzinfo=timezone.utc)
+    assert reservation.date_updated.tzinfo is timezone.utc  # not merely the same instant: UTC fields
+    assert (reservation.date_updated.hour, reservation.date_updated.minute) == (16, 3)
+    assert unstructure_reservation(reservation)["date_updated"] == "2014-05-15T16:03:42Z"  # what the CLI prints
 
 
 # --- update --------------------------------------------------------------------------------
@@ -116,10 +175,20 @@ async def test_update_with_etag_sends_if_match(kind: Kind, client: AsyncTaskRout
     assert route.calls.last.request.headers["If-Match"] == 'W/"42"'
 
 
-async def test_update_with_no_fields_sends_an_empty_body(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    route = api.post(WORKER.path()).respond(200, json=reservation_json())
-    await client.worker_reservations.update(WORKSPACE_SID, WORKER_SID, RESERVATION_SID, WorkerReservationUpdate())
-    assert route.calls.last.request.content == b""
+@pytest.mark.parametrize("params", [{}, {"status_callback_event": []}], ids=["nothing", "empty-list"])
+async def test_an_update_that_sets_nothing_is_refused_before_io(
+    kind: Kind, params: dict[str, object], client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    resource = kind.resource(client)
+    empty = kind.update_class(**params)
+    with pytest.raises(ValidationError, match=r"sets no field, so the update would change nothing"):
+        await resource.update(WORKSPACE_SID, kind.parent_sid, RESERVATION_SID, empty)
+    with pytest.raises(ValidationError, match="sets no field"):
+        resource.encode(empty)
+    results = await resource.update_all([(WORKSPACE_SID, kind.parent_sid, RESERVATION_SID, empty)])
+    assert isinstance(results[0].error, ValidationError)
+    assert "sets no field" in str(results[0].error)
+    assert not api.calls
 
 
 async def test_update_refuses_the_other_kinds_params(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
@@ -134,14 +203,14 @@ async def test_update_refuses_the_other_kinds_params(client: AsyncTaskRouter, ap
     assert not api.calls
 
 
-@pytest.mark.parametrize("etag", ["", "a\r\nX-Evil: 1", 42])
+@pytest.mark.parametrize("etag", ["", "a\r\nX-Evil: 1", 42, '"é"', '"1\udc80"', '"1"\x00', '\t"1"', '"1" '])
 async def test_update_refuses_a_malformed_etag(etag: object, client: AsyncTaskRouter, api: respx.MockRouter) -> None:
     with pytest.raises(ValidationError, match="etag"):
         await client.task_reservations.update(
             WORKSPACE_SID,
             TASK.parent_sid,
             RESERVATION_SID,
-            TaskReservationUpdate(),
+            TaskReservationUpdate.accept(),
             etag=etag,  # type: ignore[arg-type]
         )
     assert not api.calls
@@ -257,6 +326,123 @@ async def test_a_relative_next_page_url_stays_on_the_base_url(client: AsyncTaskR
     assert str(route.calls[1].request.url) == f"{BASE_URL}{path}?PageSize=1&PageToken=X"
 
 
+# --- loops of pages and the last page ---------------------------------------------------------
+
+
+def serve_page_graph(
+    api: respx.MockRouter, next_of: Callable[[int], int | None], *, relative: bool = False
+) -> respx.Route:
+    """Serve pages 0, 1, 2, ... of one list; page ``n`` links to page ``next_of(n)`` (0 is the bare list URL)."""
+    path = TASK.path(None)
+    requests = 0
+
+    def url_of(page: int) -> str:
+        local = path if page == 0 else f"{path}?PageToken=P{page}"
+        return local if relative else BASE_URL + local
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal requests
+        requests += 1
+        assert requests <= 2000, "the client is looping through pages"
+        token = request.url.params.get("PageToken")
+        page = 0 if token is None else int(token[1:])
+        following = next_of(page)
+        meta = {"key": "reservations", "next_page_url": None if following is None else url_of(following)}
+        return httpx.Response(200, json={"meta": meta, "reservations": [reservation_json(f"WR{page:032x}")]})
+
+    return api.get(path).mock(side_effect=answer)
+
+
+async def collect_sids(reservations: AsyncIterator[TaskReservation], into: list[str | None]) -> None:
+    async for reservation in reservations:
+        into.append(reservation.sid)
+
+
+@pytest.mark.parametrize(
+    ("links", "pages_read"),
+    [
+        ({0: 0}, 1),  # a page pointing at itself
+        ({0: 1, 1: 0}, 2),  # page 1 -> page 2 -> page 1
+        ({0: 1, 1: 2, 2: 1}, 3),
+        ({**{n: n + 1 for n in range(63)}, 63: 0}, 64),  # as long a loop as is remembered exactly
+    ],
+    ids=["self", "back-and-forth", "tail", "window"],
+)
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+async def test_pages_that_lead_back_end_in_an_error_before_any_page_is_read_twice(
+    links: dict[int, int], pages_read: int, relative: bool, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    route = serve_page_graph(api, links.get, relative=relative)
+    seen: list[str | None] = []
+    with pytest.raises(APIResponseValidationError, match="points back at a page this list already read"):
+        await collect_sids(client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid), seen)
+    assert route.call_count == pages_read
+    assert len(set(seen)) == len(seen) == pages_read - 1  # the page that leads back is the error
+
+
+async def test_a_loop_longer_than_the_remembered_pages_is_caught_too(
+    client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    start, length = 5, 150  # pages 0..4, then 5 -> 6 -> ... -> 154 -> 5
+    route = serve_page_graph(api, lambda n: n + 1 if n + 1 < start + length else start)
+    with pytest.raises(APIResponseValidationError, match="already read"):
+        async for _ in client.task_reservations.pages(WORKSPACE_SID, TASK.parent_sid):
+            pass
+    assert start + length < route.call_count <= 2 * (start + length) + length  # Brent's bound
+
+
+async def test_a_long_list_without_loops_is_read_to_the_end(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    route = serve_page_graph(api, lambda n: n + 1 if n < 299 else None)
+    assert len([r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]) == 300
+    assert route.call_count == 300
+
+
+async def test_a_new_iteration_may_read_the_same_pages_again(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    route = serve_page_graph(api, lambda n: n + 1 if n < 2 else None)
+    for _ in range(2):
+        assert len([r async for r in client.task_reservations.list(WORKSPACE_SID, TASK.parent_sid)]) == 3
+    assert route.call_count == 6
+
+
+@pytest.mark.parametrize("last", [None, ""], ids=["null", "empty"])
+async def test_an_empty_next_page_url_ends_the_list_like_null(
+    last: str | None, client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    path = TASK.path(None)
+    page = page_json(path, reservation_sids(2), page=0, page_size=2, next_token=None)
+    page["meta"]["next_page_url"] = last
+    route = api.get(path).respond(200, json=page)
+    pages = [p async for p in client.task_reservations.pages(WORKSPACE_SID, TASK.parent_sid)]
+    assert [r.sid for r in pages[0].items] == reservation_sids(2)
+    assert pages[0].next_page_url is None
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(("mu", "length"), [(0, 1), (0, 2), (3, 64), (0, 65), (10, 200), (1000, 3), (7, 5000)])
+def test_page_history_finds_every_loop_in_bounded_memory(mu: int, length: int) -> None:
+    """URL i leads to i + 1 until ``mu + length``, which leads back to ``mu``."""
+    history = PageHistory("u0")
+    step = 0
+    position = 0
+    while True:
+        step += 1
+        position = position + 1 if position + 1 < mu + length else mu
+        if history.seen(f"u{position}"):
+            break
+        assert step <= 2 * max(mu + 1, length) + length, "Brent's bound"
+        assert len(history._recent) <= RECENT_PAGES
+    if length <= RECENT_PAGES:
+        assert step == mu + length  # the first repeat itself
+    else:
+        assert mu + length <= step <= 2 * max(mu + 1, length) + length
+
+
+def test_page_history_has_no_false_alarms() -> None:
+    history = PageHistory("u0")
+    assert not any(history.seen(f"u{i}") for i in range(1, 20_000))
+    assert len(history._recent) == RECENT_PAGES
+
+
 @pytest.mark.parametrize(
     "next_url",
     [
@@ -317,8 +503,9 @@ async def test_bad_list_arguments_are_refused(
 
 
 async def test_worker_reservations_refuse_the_worker_filter(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
-    with pytest.raises(ValidationError, match="task reservations only"):
-        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)
+    """Their ``worker_sid`` is the parent: given by position and by name, it is given twice."""
+    with pytest.raises(TypeError, match="multiple values for argument 'worker_sid'"):
+        client.worker_reservations.list(WORKSPACE_SID, WORKER_SID, worker_sid=WORKER_SID)  # type: ignore[misc]
     assert not api.calls
 
 
@@ -327,6 +514,8 @@ async def test_worker_reservations_refuse_the_worker_filter(client: AsyncTaskRou
     [
         ("https://evil.example.com/v1/x", "refusing to send credentials"),
         (f"{BASE_URL}/v1/Workspaces/{WORKSPACE_SID}/Tasks/WT{'0' * 32}/Reservations", "is not a page of"),
+        (f"{BASE_URL}{TASK.path(None)}?PageToken=\udc80", "refusing to send credentials to an invalid URL"),
+        ("https://\udc80.example.com/v1/x", "refusing to send credentials to an invalid URL"),
     ],
 )
 async def test_pages_refuse_a_foreign_page_url(

@@ -30,13 +30,14 @@ from taskrouter_async import (
 )
 from taskrouter_async._errors import status_error_class
 
+from .helpers import reservation_json
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
 pytestmark = pytest.mark.anyio
 
 PATH = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{RESERVATION_SID}"
 LIST_PATH = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations"
-RESERVATION = {"sid": RESERVATION_SID, "reservation_status": "accepted"}
+RESERVATION = reservation_json(status="accepted")
 ACCEPT = TaskReservationUpdate(reservation_status="accepted")
 
 # The calls the rules distinguish: a GET, an update without etag, an update with one.

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -22,7 +23,9 @@ from taskrouter_async import (
     ValidationError,
     _retry,
 )
+from taskrouter_async.testing import FakeTaskRouter
 
+from .helpers import reservation_json
 from .loopback import Conn, LoopbackServer, Request
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 
@@ -60,6 +63,76 @@ def test_repr_and_str_hide_credentials() -> None:
             assert_no_secret(repr(obj) + str(obj))
 
 
+def assert_not_even_in_part(secret: str, exc: BaseException) -> None:
+    """No 8-character run of ``secret`` in the exception's text, repr or traceback."""
+    text = str(exc) + repr(exc) + "".join(traceback.format_exception(exc))
+    assert not [secret[i : i + 8] for i in range(len(secret) - 7) if secret[i : i + 8] in text]
+
+
+LONG_SECRET = "a-very-long-auth-token-" + "x" * 80  # longer than any shortened repr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "named", "secret"),
+    [
+        ({"account_sid": AUTH_TOKEN, "auth_token": ACCOUNT_SID}, {}, "account_sid", AUTH_TOKEN),
+        ({"account_sid": LONG_SECRET, "auth_token": ACCOUNT_SID}, {}, "account_sid", LONG_SECRET),
+        ({"account_sid": ACCOUNT_SID, "api_key": API_SECRET, "api_secret": API_KEY}, {}, "api_key", API_SECRET),
+        ({"api_key": AUTH_TOKEN, "api_secret": AUTH_TOKEN}, {}, "api_key", AUTH_TOKEN),
+        (
+            {"account_sid": None, "auth_token": None},
+            {"TWILIO_ACCOUNT_SID": AUTH_TOKEN, "TWILIO_AUTH_TOKEN": ACCOUNT_SID},
+            "TWILIO_ACCOUNT_SID",
+            AUTH_TOKEN,
+        ),
+        (
+            {"account_sid": None, "auth_token": None},
+            {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_API_KEY": API_SECRET, "TWILIO_API_SECRET": API_KEY},
+            "TWILIO_API_KEY",
+            API_SECRET,
+        ),
+    ],
+    ids=["swapped", "swapped-long", "api-key-swapped", "api-key-is-token", "env-account-sid", "env-api-key"],
+)
+def test_a_secret_in_a_sid_position_is_never_echoed(
+    make_client: Callable[..., AsyncTaskRouter],
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: dict[str, str | None],
+    environment: dict[str, str],
+    named: str,
+    secret: str,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        make_client(**arguments)
+    message = str(caught.value)
+    assert message.startswith(f"{named} ")
+    assert "SID (" in message  # says what shape was expected
+    assert "not shown" in message
+    assert_not_even_in_part(secret, caught.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"account_sid": AUTH_TOKEN}, {"api_key": API_SECRET, "api_secret": API_KEY}],
+    ids=["account_sid", "api_key"],
+)
+def test_the_fake_does_not_echo_a_secret_in_a_sid_position_either(options: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="not shown") as caught:
+        FakeTaskRouter(**options)
+    assert_not_even_in_part(next(iter(options.values())), caught.value)
+
+
+@pytest.mark.parametrize("base_url", ["ftp://user:pw-s3cr3t-value@example.com", "user:pw-s3cr3t-value@example.com"])
+def test_a_base_url_with_credentials_is_refused_without_echoing_them(
+    make_client: Callable[..., AsyncTaskRouter], base_url: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        make_client(base_url=base_url)
+    assert_not_even_in_part("pw-s3cr3t-value", caught.value)
+
+
 def _mixed_server() -> LoopbackServer:
     """Answers in turn: 503, a reset, 429, 200, an HTML 404 and a stall, so every log path runs."""
     script = ["503", "reset", "429", "200", "404", "stall"]
@@ -77,7 +150,7 @@ def _mixed_server() -> LoopbackServer:
         elif step == "503":
             await conn.respond(503, "")
         else:
-            body = {"sid": RESERVATION_SID, "reservation_status": "accepted"}
+            body = reservation_json(status="accepted")
             await conn.respond(200, json.dumps(body), headers=[("ETag", '"v2"')])
 
     server = LoopbackServer(handler, lifetime=60)
@@ -161,6 +234,123 @@ async def test_foreign_next_page_url_raises_and_sends_nothing(api: respx.MockRou
                 pass
     assert route.call_count == 1
     assert len(api.calls) == 1
+
+
+PAGE_2_QUERY = "PageSize=2&Page=1&PageToken=PT1"
+
+
+@pytest.mark.parametrize(
+    ("options", "page_origin", "configured"),
+    [
+        ({"region": "ie1"}, "https://taskrouter.twilio.com", "https://taskrouter.ie1.twilio.com"),
+        ({"region": "ie1"}, "https://taskrouter.dublin.ie1.twilio.com", "https://taskrouter.ie1.twilio.com"),
+        (
+            {"region": "au1", "edge": "sydney"},
+            "https://taskrouter.au1.twilio.com",
+            "https://taskrouter.sydney.au1.twilio.com",
+        ),
+        ({"edge": "dublin"}, "https://TaskRouter.twilio.com:443", "https://taskrouter.dublin.us1.twilio.com"),
+        (
+            {"base_url": "https://proxy.example.com/twilio"},
+            "https://taskrouter.twilio.com",
+            "https://proxy.example.com/twilio",
+        ),
+        ({"base_url": "https://proxy.example.com"}, "https://taskrouter.ie1.twilio.com", "https://proxy.example.com"),
+        ({}, "https://taskrouter.ie1.twilio.com", BASE),
+    ],
+    ids=["region", "edge-and-region", "sydney", "edge-only", "proxy-with-prefix", "proxy", "default"],
+)
+async def test_a_next_page_url_on_a_twilio_host_is_requested_on_the_configured_host(
+    make_client: Callable[..., AsyncTaskRouter], options: dict[str, str], page_origin: str, configured: str
+) -> None:
+    """Like the official SDK's Client.get_hostname: path and query kept, host (and credentials) ours."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        next_url = f"{page_origin}{LIST_PATH}?{PAGE_2_QUERY}" if len(sent) == 1 else None
+        return httpx.Response(
+            200, json={"meta": {"key": "reservations", "next_page_url": next_url}, "reservations": []}
+        )
+
+    with respx.mock() as router:  # a request to any other host fails the test
+        router.get(url__startswith=configured + LIST_PATH).mock(side_effect=answer)
+        async with make_client(**options) as client:
+            assert client.base_url == configured
+            pages = [page async for page in client.task_reservations.pages(WORKSPACE_SID, TASK_SID)]
+    page_2 = f"{configured}{LIST_PATH}?{PAGE_2_QUERY}"
+    assert [str(request.url) for request in sent] == [configured + LIST_PATH, page_2]
+    assert pages[0].next_page_url == page_2  # what pages(page_url=...) resumes from
+    assert sent[1].headers["Authorization"] == sent[0].headers["Authorization"]
+
+
+async def test_a_page_url_on_a_twilio_host_resumes_on_the_configured_host(
+    make_client: Callable[..., AsyncTaskRouter],
+) -> None:
+    regional = "https://taskrouter.ie1.twilio.com"
+    with respx.mock() as router:
+        route = router.get(url__startswith=regional + LIST_PATH).respond(
+            200, json={"meta": {"key": "reservations", "next_page_url": None}, "reservations": []}
+        )
+        async with make_client(region="ie1") as client:
+            page_url = f"{BASE}{LIST_PATH}?{PAGE_2_QUERY}"
+            assert [p async for p in client.task_reservations.pages(WORKSPACE_SID, TASK_SID, page_url=page_url)]
+    assert str(route.calls.last.request.url) == f"{regional}{LIST_PATH}?{PAGE_2_QUERY}"
+
+
+@pytest.mark.parametrize(
+    "next_page_url",
+    [
+        "https://evil.example.com" + LIST_PATH,
+        "https://api.twilio.com" + LIST_PATH,
+        "https://evil.twilio.com" + LIST_PATH,
+        "https://xtaskrouter.twilio.com" + LIST_PATH,
+        "https://taskrouter.a.b.ie1.twilio.com" + LIST_PATH,
+        "https://taskrouter.twilio.com.evil.example.com" + LIST_PATH,
+        "https://taskrouter.ie1.twilio.com.evil.example.com" + LIST_PATH,
+        "https://taskrouter.twilio.com:8443" + LIST_PATH,
+        "http://taskrouter.twilio.com" + LIST_PATH,
+        "http://taskrouter.ie1.twilio.com" + LIST_PATH,
+        "https://user:pass@taskrouter.twilio.com" + LIST_PATH,
+        "https://taskrouter_ie1.twilio.com" + LIST_PATH,
+    ],
+)
+@pytest.mark.parametrize(
+    "options", [{"region": "ie1"}, {"base_url": "https://proxy.example.com"}], ids=["region", "proxy"]
+)
+async def test_every_other_foreign_next_page_url_is_still_refused(
+    make_client: Callable[..., AsyncTaskRouter], options: dict[str, str], next_page_url: str
+) -> None:
+    page = {"meta": {"key": "reservations", "next_page_url": next_page_url}, "reservations": []}
+    with respx.mock() as router:
+        route = router.get().respond(200, json=page)
+        async with make_client(**options) as client:
+            with pytest.raises(APIResponseValidationError, match="next_page_url is unsafe"):
+                async for _ in client.task_reservations.pages(WORKSPACE_SID, TASK_SID):
+                    pass
+    assert route.call_count == 1
+
+
+@pytest.mark.usefixtures("engine")
+async def test_a_proxy_gets_page_2_of_a_twilio_paged_list_on_real_sockets(
+    make_client: Callable[..., AsyncTaskRouter],
+) -> None:
+    """A proxy in front of Twilio passes Twilio's bodies on unchanged: their page URLs name Twilio's host."""
+
+    async def proxy(request: Request, conn: Conn) -> None:
+        next_url = f"{BASE}{LIST_PATH}?{PAGE_2_QUERY}" if len(server.requests) == 1 else None
+        page = {"meta": {"key": "reservations", "next_page_url": next_url}, "reservations": []}
+        await conn.respond(200, json.dumps(page))
+
+    with LoopbackServer(proxy, lifetime=30) as server, anyio.fail_after(10):
+        async with make_client(base_url=server.url + "/twilio") as client:
+            pages = [page async for page in client.task_reservations.pages(WORKSPACE_SID, TASK_SID)]
+    assert len(pages) == 2
+    assert [request.target for request in server.requests] == [
+        "/twilio" + LIST_PATH,
+        f"/twilio{LIST_PATH}?{PAGE_2_QUERY}",
+    ]
+    assert all(request.headers["authorization"].startswith("Basic ") for request in server.requests)
 
 
 async def test_relative_next_page_url_on_the_same_origin_is_followed(api: respx.MockRouter) -> None:

@@ -146,7 +146,7 @@ def test_secrets_in_params_are_not_in_repr() -> None:
         ({"redirect_call_sid": ACTIVITY_SID}, "redirect_call_sid must be a Call SID"),
         ({"timeout": "30"}, "timeout must be an integer"),
         ({"timeout": True}, "timeout must be an integer"),
-        ({"timeout": -1}, "timeout must be in 0"),
+        ({"timeout": -1}, "timeout must be 0 or more, got -1"),
         ({"max_participants": 1}, "max_participants must be in 2..250"),
         ({"max_participants": 251}, "max_participants must be in 2..250"),
         ({"muted": "false"}, "muted must be True or False"),
@@ -173,6 +173,47 @@ def test_secrets_in_params_are_not_in_repr() -> None:
 def test_bad_update_values_are_refused_when_built(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         TaskReservationUpdate(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["timeout", "dequeue_timeout", "call_timeout"])
+def test_a_negative_timeout_field_says_what_is_allowed(field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        TaskReservationUpdate(**{field: -5})  # type: ignore[arg-type]
+    assert str(caught.value) == f"{field} must be 0 or more, got -5"
+
+
+LONE_SURROGATE = "x\udc80y"  # what errors="surrogateescape" leaves of the byte 0x80
+
+
+@pytest.mark.parametrize("cls", [TaskReservationUpdate, WorkerReservationUpdate])
+def test_no_field_accepts_text_that_cannot_be_encoded(cls: type[TaskReservationUpdate]) -> None:
+    """Every field, as a string and in a list: nothing unencodable gets past the params' own checks."""
+    for field in attrs.fields(cls):
+        for value in (LONE_SURROGATE, [LONE_SURROGATE], ["ok", LONE_SURROGATE]):
+            with pytest.raises(ValidationError) as caught:
+                cls(**{field.name: value})
+            assert LONE_SURROGATE not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("to", LONE_SURROGATE, r"to cannot be sent: it holds a lone surrogate \('\\udc80' at index 1\)"),
+        ("status_callback", "https://example.com/\udc80", "status_callback cannot be sent"),
+        ("call_record", "\ud800", "call_record cannot be sent"),
+        ("dequeue_status_callback_event", ["answered", LONE_SURROGATE], r"dequeue_status_callback_event\[1\] cannot"),
+        ("sip_auth_password", "hunter2\udc80", "sip_auth_password cannot be sent"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_when_built_and_named(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        TaskReservationUpdate(**{field: value})  # type: ignore[arg-type]
+    assert "hunter2" not in str(caught.value)
+
+
+def test_any_other_text_is_accepted_and_encoded_as_utf8() -> None:
+    params = TaskReservationUpdate(to="client:zoë 😀", dequeue_status_callback_event=["ü"])
+    assert encode_form(params) == b"DequeueStatusCallbackEvent=%C3%BC&To=client%3Azo%C3%AB+%F0%9F%98%80"
 
 
 def test_validation_errors_are_value_errors() -> None:
