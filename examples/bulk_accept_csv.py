@@ -55,7 +55,7 @@ async def accept_from_csv(
             line = result.index + 2  # the header is line 1
             if result.error is not None:
                 outcome.failed[line] = str(result.error)
-            elif result.reservation is not None and result.reservation.sid is not None:
+            elif result.reservation is not None:
                 outcome.accepted.append(result.reservation.sid)
     return outcome
 

@@ -20,7 +20,7 @@ async def main(client: AsyncTaskRouter, workspace_sid: str, task_sid: str) -> Ta
     pending = [r async for r in reservations.list(workspace_sid, task_sid, reservation_status="pending")]
     for reservation in pending:
         print(reservation.sid, reservation.worker_name)
-    if not pending or pending[0].sid is None:
+    if not pending:
         return None
     sid = pending[0].sid
     current = await reservations.fetch(workspace_sid, task_sid, sid)

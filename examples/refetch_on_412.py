@@ -69,7 +69,7 @@ async def update_with_refetch(
 
 async def main(client: AsyncTaskRouter, workspace_sid: str, task_sid: str, reservation_sid: str) -> TaskReservation:
     reservation = await update_with_refetch(client, workspace_sid, task_sid, reservation_sid, finish)
-    print(f"{reservation.sid}: done, ETag now {reservation.etag}")
+    print(f"{reservation.sid} is {reservation.reservation_status}, ETag {reservation.etag}")
     return reservation
 
 

@@ -20,8 +20,6 @@ async def accept_first_pending(client: AsyncTaskRouter, workspace_sid: str, task
     async for reservation in client.task_reservations.list(
         workspace_sid, task_sid, reservation_status="pending", limit=1
     ):
-        if reservation.sid is None:
-            return None
         await client.task_reservations.update(workspace_sid, task_sid, reservation.sid, TaskReservationUpdate.accept())
         return reservation.sid
     return None

@@ -27,9 +27,7 @@ async def accept_pending(client: AsyncTaskRouter, workspace_sid: str, worker_sid
     """One pass: accept up to ``batch`` pending reservations of the worker; return the SIDs accepted."""
     reservations = client.worker_reservations
     pending = [
-        r.sid
-        async for r in reservations.list(workspace_sid, worker_sid, reservation_status="pending", limit=batch)
-        if r.sid is not None
+        r.sid async for r in reservations.list(workspace_sid, worker_sid, reservation_status="pending", limit=batch)
     ]
     accepted: list[str] = []
     for sid in pending:
