@@ -1,5 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``; on demand ``quick``, ``docs``,
-``fuzz``, ``soak`` and ``bench``."""
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``quick``, ``docs``, ``fuzz``, ``signatures``,
+``soak`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[fake]", "mypy")  # the fake-server command imports uvicorn
+    session.install("-e", ".[fake,fastapi]", "mypy")  # fake-server imports uvicorn; webhooks.fastapi starlette
     session.run("mypy", "--strict", "taskrouter_async")
 
 
@@ -54,6 +54,13 @@ def fuzz(session: nox.Session) -> None:
     """Hypothesis fuzzing of response handling with 20,000 examples per test (the default run has 250)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "fuzz", *session.posargs, env={"TASKROUTER_FUZZ_EXAMPLES": "20000"})
+
+
+@nox.session
+def signatures(session: nox.Session) -> None:
+    """Webhook signatures against the official SDK's RequestValidator, 100,000 cases (the default run has 3,000)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "signatures", "-s", *session.posargs, env={"TASKROUTER_SIGNATURE_EXAMPLES": "100000"})
 
 
 @nox.session

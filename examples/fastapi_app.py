@@ -1,12 +1,17 @@
-"""FastAPI recipe: one AsyncTaskRouter for the whole app, opened in the lifespan and shared through a dependency.
+"""FastAPI recipe: one AsyncTaskRouter for the whole app, and TaskRouter's signed callbacks.
 
 Run it with ``uvicorn examples.fastapi_app:app`` (credentials from TWILIO_ACCOUNT_SID and
-TWILIO_AUTH_TOKEN), then ``curl -X POST localhost:8000/workspaces/WS…/tasks/WT…/reservations/WR…/accept``.
+TWILIO_AUTH_TOKEN; TWILIO_CALLER_ID for the conference caller ID), then point the workflow's
+AssignmentCallbackUrl at ``/taskrouter/assignment`` and the workspace's EventCallbackUrl at
+``/taskrouter/events``. Behind a proxy, pass ``TwilioWebhook(public_url="https://your.host")``.
 Never open a client per request: each one would open (and leak) its own connection pool.
+
+No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at runtime,
+and the callback endpoints' dependencies are local to ``create_app``.
 """
 
-from __future__ import annotations
-
+import os
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
@@ -23,10 +28,13 @@ from taskrouter_async import (
     NotFoundError,
     PreconditionFailedError,
     RateLimitError,
+    TaskReservation,
     TaskReservationUpdate,
     TaskRouterError,
     ValidationError,
 )
+from taskrouter_async.webhooks import AssignmentCallback, EventCallback, conference
+from taskrouter_async.webhooks.fastapi import TwilioWebhook
 
 
 def get_taskrouter(request: Request) -> AsyncTaskRouter:
@@ -40,13 +48,24 @@ TaskRouter = Annotated[AsyncTaskRouter, Depends(get_taskrouter)]
 
 def create_app(
     open_client: Callable[[], AbstractAsyncContextManager[AsyncTaskRouter]] = AsyncTaskRouter,
+    *,
+    webhook: TwilioWebhook | None = None,
+    caller_id: str | None = None,
+    wrap_up_activity_sid: str | None = None,
 ) -> FastAPI:
-    """The app; ``open_client`` makes the shared client (tests pass ``FakeTaskRouter().connect``)."""
+    """The app; ``open_client`` makes the shared client (tests pass ``FakeTaskRouter().connect``).
+
+    ``webhook`` checks the callbacks' signatures (default: TWILIO_AUTH_TOKEN); ``caller_id`` and
+    ``wrap_up_activity_sid`` go into the conference instruction for voice tasks.
+    """
+    webhook = webhook or TwilioWebhook()
+    caller_id = caller_id or os.environ.get("TWILIO_CALLER_ID")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_client() as client:
             app.state.taskrouter = client
+            app.state.reservation_history = defaultdict(list)
             yield
 
     app = FastAPI(lifespan=lifespan)
@@ -64,10 +83,47 @@ def create_app(
         reservation = await taskrouter.task_reservations.update(
             workspace_sid, task_sid, reservation_sid, TaskReservationUpdate.accept(), etag=if_match
         )
-        status = getattr(reservation.reservation_status, "value", reservation.reservation_status)
-        return {"sid": reservation.sid, "reservation_status": status, "etag": reservation.etag}
+        return _summary(reservation)
+
+    @app.post("/workspaces/{workspace_sid}/tasks/{task_sid}/reservations/{reservation_sid}/complete")
+    async def complete(
+        workspace_sid: str, task_sid: str, reservation_sid: str, taskrouter: TaskRouter
+    ) -> dict[str, Any]:
+        """Complete an accepted (or wrapping) reservation."""
+        reservation = await taskrouter.task_reservations.update(
+            workspace_sid, task_sid, reservation_sid, TaskReservationUpdate.complete()
+        )
+        return _summary(reservation)
+
+    @app.post("/taskrouter/assignment")
+    async def assignment(callback: Annotated[AssignmentCallback, Depends(webhook.assignment)]) -> dict[str, Any]:
+        """TaskRouter reserved a worker: conference a voice task's caller with the worker at once.
+
+        Anything else is left pending (``{}``) for the worker to accept through the endpoint above.
+        """
+        if callback.task_attributes.get("type") == "voice":
+            return conference(from_=caller_id, post_work_activity_sid=wrap_up_activity_sid).to_json()
+        return {}
+
+    @app.post("/taskrouter/events", status_code=204)
+    async def events(event: Annotated[EventCallback, Depends(webhook.event)], request: Request) -> None:
+        """Keep each reservation's statuses, as TaskRouter reports them (answer 204, as it asks)."""
+        change = event.reservation_event
+        if change is not None:
+            request.app.state.reservation_history[change.reservation_sid].append(change.reservation_status.value)
+
+    @app.get("/reservations/{reservation_sid}/history")
+    async def history(reservation_sid: str, request: Request) -> list[str]:
+        """The statuses the event callbacks reported for a reservation, oldest first."""
+        statuses: list[str] = request.app.state.reservation_history.get(reservation_sid, [])
+        return statuses
 
     return app
+
+
+def _summary(reservation: TaskReservation) -> dict[str, Any]:
+    status = getattr(reservation.reservation_status, "value", reservation.reservation_status)
+    return {"sid": reservation.sid, "reservation_status": status, "etag": reservation.etag}
 
 
 async def taskrouter_error(request: Request, exc: TaskRouterError) -> JSONResponse:

@@ -38,11 +38,22 @@ from ._errors import (
     RateLimitError,
     TaskRouterError,
     ValidationError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookPayloadTooLargeError,
+    WebhookSignatureError,
 )
 from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from ._reservations import Reservations, TaskReservations, WorkerReservations
+from ._raw_response import RawResponse
+from ._reservations import Reservations
+from ._resource_types import (
+    TaskReservations,
+    TaskReservationsWithRawResponse,
+    WorkerReservations,
+    WorkerReservationsWithRawResponse,
+)
 from ._version import __version__
 
 _setup_logging_from_env()
@@ -81,6 +92,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitError",
+    "RawResponse",
     "RecordingChannels",
     "Region",
     "Reservation",
@@ -91,10 +103,16 @@ __all__ = [
     "TaskReservation",
     "TaskReservationUpdate",
     "TaskReservations",
+    "TaskReservationsWithRawResponse",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
     "WorkerReservation",
     "WorkerReservationUpdate",
     "WorkerReservations",
+    "WorkerReservationsWithRawResponse",
     "__version__",
 ]

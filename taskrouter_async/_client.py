@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import math
 import os
 import platform
 import re
@@ -15,6 +14,7 @@ import httpx
 
 from ._engines import ENGINES, EngineName, open_engine
 from ._errors import ValidationError
+from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
 from ._pipeline import Pipeline, Settings
 from ._reservations import TaskReservations, WorkerReservations, task_reservations, worker_reservations
 from ._sids import check_credential_sid
@@ -90,9 +90,9 @@ class AsyncTaskRouter:
             get_headers=get_headers,
             post_headers={**get_headers, "Content-Type": "application/x-www-form-urlencoded"},
             secrets=(token.encode(), password.encode()),
-            timeout=_timeout(timeout),
-            max_retries=_max_retries(max_retries),
-            max_retry_after=_max_retry_after(max_retry_after),
+            timeout=checked_timeout(timeout),
+            max_retries=checked_max_retries(max_retries),
+            max_retry_after=checked_max_retry_after(max_retry_after),
         )
         engine_ = open_engine(
             engine_name,
@@ -142,16 +142,9 @@ class AsyncTaskRouter:
         max_retry_after: float | None = None,
     ) -> AsyncTaskRouter:
         """A view of this client with other timeout or retry settings; it shares the connection pool."""
-        settings = self._pipeline.settings
         view = object.__new__(AsyncTaskRouter)
         view._setup(
-            self._pipeline.evolve(
-                timeout=settings.timeout if timeout is None else _timeout(timeout),
-                max_retries=settings.max_retries if max_retries is None else _max_retries(max_retries),
-                max_retry_after=settings.max_retry_after
-                if max_retry_after is None
-                else _max_retry_after(max_retry_after),
-            ),
+            self._pipeline.with_options(timeout=timeout, max_retries=max_retries, max_retry_after=max_retry_after),
             owns_engine=False,
         )
         return view
@@ -257,40 +250,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    """Every phase a positive, finite number of seconds, or ``None`` (no limit) inside an httpx.Timeout."""
-    if isinstance(timeout, httpx.Timeout):
-        for phase, seconds in timeout.as_dict().items():
-            if seconds is not None and not _is_positive_seconds(seconds):
-                raise ValidationError(
-                    f"the {phase} timeout must be a positive number of seconds, or None for no limit, got {seconds!r}"
-                )
-        return timeout
-    if not _is_positive_seconds(timeout):
-        raise ValidationError(
-            "timeout must be a positive number of seconds such as 10.0, or an httpx.Timeout "
-            f"(httpx.Timeout(None) for no limit), got {timeout!r}"
-        )
-    return httpx.Timeout(float(timeout))
-
-
-def _is_positive_seconds(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-
-
-def _max_retry_after(max_retry_after: float) -> float:
-    valid = isinstance(max_retry_after, (int, float)) and not isinstance(max_retry_after, bool)
-    if not valid or not math.isfinite(max_retry_after) or max_retry_after < 0:
-        raise ValidationError(f"max_retry_after must be a number of seconds, 0 or more, got {max_retry_after!r}")
-    return float(max_retry_after)
-
-
-def _max_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValidationError(f"max_retries must be a non-negative integer, got {max_retries!r}")
-    return max_retries
 
 
 def _engine_name(

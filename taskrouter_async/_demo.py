@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
-from ._errors import PreconditionFailedError
+from ._errors import PreconditionFailedError, WebhookError
 from ._fake_app import FakeTaskRouter
 from ._models import TaskReservation
 from ._params import TaskReservationUpdate
+from .webhooks import AssignmentCallback, EventCallback, conference, verify_request
 
 __all__ = ["run_demo", "sample_fake"]
 
@@ -64,7 +67,50 @@ async def run_demo(say: Callable[[str], object]) -> None:
         say("\n5. All of the task's reservations now:")
         async for reservation in reservations.list(workspace, task):
             say("   " + _line(reservation))
+
+    say("\n6. TaskRouter's side: it reserves Dave and calls the application back (signed webhooks).")
+    app_url = "https://app.example.com/taskrouter"
+    fake.set_callbacks(
+        assignment_url=f"{app_url}/assignment", event_url=f"{app_url}/events", app=_callback_app(fake.auth_token, say)
+    )
+    dave = await fake.reserve(task_sid=task, worker_name="Dave")
+    say(f"   the fake applied the answer like a REST update: {dave.sid} {dave.worker_name:<6} {dave.status.value}")
     say(f"\nThe fake received {len(fake.requests)} requests. Test your own code against it: taskrouter_async.testing.")
+
+
+def _callback_app(
+    auth_token: str, say: Callable[[str], object]
+) -> Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]:
+    """A bare ASGI app with the two callback endpoints, to show that no web framework is needed."""
+
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while (message := await receive())["type"] == "http.request":
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        url = f"https://app.example.com{scope['path']}"
+        answer = b""
+        try:
+            params = verify_request(auth_token, url, body, headers.get(b"x-twilio-signature", b"").decode())
+            if scope["path"].endswith("/assignment"):
+                callback = AssignmentCallback.from_form(params)
+                instruction = conference(from_="+15550100").to_json()
+                say(f"   POST /assignment (signature checked) for {callback.reservation_sid}, answer {instruction}")
+                answer = json.dumps(instruction).encode()
+            else:
+                event_type = EventCallback.from_form(params).event_type
+                say(f"   POST /events (signature checked): {getattr(event_type, 'value', event_type)}")
+            status = 200
+        except WebhookError as exc:
+            say(f"   refused a callback: {exc}")
+            status = 403
+        headers_out = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers_out})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
 
 
 def _line(reservation: TaskReservation) -> str:

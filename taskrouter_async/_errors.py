@@ -24,6 +24,10 @@ __all__ = [
     "RateLimitError",
     "TaskRouterError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookPayloadTooLargeError",
+    "WebhookSignatureError",
 ]
 
 _SNIPPET_CHARS = 200
@@ -41,8 +45,38 @@ class ClientClosedError(TaskRouterError, RuntimeError):
     """The client was closed (``aclose()`` or the end of its ``async with``): no request can be sent."""
 
 
+class WebhookError(TaskRouterError):
+    """A request that claims to come from TaskRouter (a callback) and cannot be trusted or read."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The ``X-Twilio-Signature`` header is missing or does not match: answer 403, do not read the body."""
+
+
+class WebhookPayloadError(WebhookError, ValueError):
+    """A signed callback whose body is malformed; ``field`` names the offending parameter when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class WebhookPayloadTooLargeError(WebhookPayloadError):
+    """The callback body is larger than the configured limit (it was not read to the end)."""
+
+
+#: Twilio's id for one request, on every answer: what Twilio support asks for.
+REQUEST_ID_HEADER = "Twilio-Request-Id"
+
+
 class APIError(TaskRouterError):
-    """Something went wrong talking to the API; ``request`` is the last request tried."""
+    """Something went wrong talking to the API; ``request`` is the last request tried.
+
+    ``request_id`` is Twilio's id of the request (the ``Twilio-Request-Id`` header) when a response
+    arrived; ``str(exc)`` shows it, since it is what Twilio support asks for.
+    """
+
+    request_id: str | None = None
 
     def __init__(self, message: str, *, request: httpx.Request, attempts: int = 1) -> None:
         super().__init__(message)
@@ -51,9 +85,12 @@ class APIError(TaskRouterError):
         self.attempts = attempts
 
     def __str__(self) -> str:
-        if self.attempts > 1:
-            return f"{self.message} (after {self.attempts} attempts)"
-        return self.message
+        return self.message + self._suffix()
+
+    def _suffix(self) -> str:
+        """What every API error's text ends with: the attempts and Twilio's request id."""
+        text = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return text + (f" [request {self.request_id}]" if self.request_id else "")
 
 
 class APIConnectionError(APIError):
@@ -71,6 +108,7 @@ class APIResponseValidationError(APIError):
         super().__init__(message, request=response.request, attempts=attempts)
         self.response = response
         self.status_code = response.status_code
+        self.request_id = response.headers.get(REQUEST_ID_HEADER)
 
 
 class APIStatusError(APIError):
@@ -95,6 +133,7 @@ class APIStatusError(APIError):
         super().__init__(message, request=response.request, attempts=attempts)
         self.response = response
         self.status_code = response.status_code
+        self.request_id = response.headers.get(REQUEST_ID_HEADER)
         self.code = code
         self.more_info = more_info
         self.detail = detail
@@ -109,9 +148,7 @@ class APIStatusError(APIError):
             extras.append(f"details {_compact_json(self.details)}")
         if any(extras):
             text += f" ({', '.join(extra for extra in extras if extra)})"
-        if self.attempts > 1:
-            text += f" (after {self.attempts} attempts)"
-        return text
+        return text + self._suffix()
 
 
 def _compact_json(value: object) -> str:

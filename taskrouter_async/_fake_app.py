@@ -29,6 +29,15 @@ from ._client import AsyncTaskRouter
 from ._converter import decode_form, describe_form_error, format_timestamp
 from ._enums import ReservationStatus
 from ._errors import ValidationError
+from ._fake_callbacks import (
+    ASSIGNMENT_TIMEOUT,
+    ASGIApp,
+    CallbackDelivery,
+    CallbackTargets,
+    assignment_callback,
+    event_callback,
+    post_callback,
+)
 from ._fake_state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._reservations import MAX_PAGE_SIZE
@@ -106,6 +115,10 @@ class FakeTaskRouter:
     point a client at it in-process with ``connect()`` or ``client()``, or serve it with any ASGI
     server (``python -m taskrouter_async fake-server``). It is not thread-safe: use it from one
     event loop.
+
+    It also plays TaskRouter's side of the webhooks: after ``set_callbacks``, ``reserve`` sends a
+    signed assignment callback and applies the instruction in the answer, and every change of a
+    reservation's status sends an event callback (see ``callbacks``).
     """
 
     def __init__(
@@ -137,6 +150,11 @@ class FakeTaskRouter:
         self._faults: deque[_Fault] = deque()
         #: Every request received, in order; clear it freely.
         self.requests: list[RecordedRequest] = []
+        self._targets = CallbackTargets()
+        #: Every callback sent and how it was answered, in the order they completed; clear it freely.
+        self.callbacks: list[CallbackDelivery] = []
+        self._changes: list[tuple[FakeReservation, FakeReservation]] = []
+        self._events_sent = 0
 
     def __repr__(self) -> str:
         return f"FakeTaskRouter(base_url={self.base_url!r}, reservations={len(self._store.reservations)})"
@@ -147,15 +165,33 @@ class FakeTaskRouter:
         """Create a workspace (a new SID unless ``sid`` is given) and return its SID."""
         return self._store.add_workspace(sid)
 
-    def add_task(self, workspace_sid: str | None = None, *, sid: str | None = None) -> str:
-        """Create a task in ``workspace_sid`` (default: the first workspace, created if needed)."""
-        return self._store.add_task(workspace_sid, sid)
+    def add_task(
+        self,
+        workspace_sid: str | None = None,
+        *,
+        sid: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        priority: int | None = None,
+    ) -> str:
+        """Create a task in ``workspace_sid`` (default: the first workspace, created if needed).
+
+        ``attributes`` (a JSON object) and ``priority`` are what callbacks report about the task.
+        """
+        return self._store.add_task(workspace_sid, sid, attributes, priority)
 
     def add_worker(
-        self, workspace_sid: str | None = None, *, friendly_name: str | None = None, sid: str | None = None
+        self,
+        workspace_sid: str | None = None,
+        *,
+        friendly_name: str | None = None,
+        sid: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
     ) -> str:
-        """Create a worker in ``workspace_sid`` (default: the first workspace, created if needed)."""
-        return self._store.add_worker(workspace_sid, friendly_name, sid)
+        """Create a worker in ``workspace_sid`` (default: the first workspace, created if needed).
+
+        ``attributes`` (a JSON object, such as ``{"contact_uri": "client:alice"}``) go into callbacks.
+        """
+        return self._store.add_worker(workspace_sid, friendly_name, sid, attributes)
 
     def add_reservation(
         self,
@@ -193,6 +229,89 @@ class FakeTaskRouter:
         """Change a reservation as TaskRouter itself would (a timeout, a cancel): new version, no rules checked."""
         self.reservation(sid)
         return self._store.set_status(sid, _status(status))
+
+    # --- TaskRouter's callbacks ------------------------------------------------------------
+
+    def set_callbacks(
+        self,
+        *,
+        assignment_url: str | None = None,
+        event_url: str | None = None,
+        app: ASGIApp | None = None,
+        timeout: float = ASSIGNMENT_TIMEOUT,
+    ) -> None:
+        """Send assignment callbacks to ``assignment_url`` and event callbacks to ``event_url``.
+
+        With ``app`` (an ASGI app, such as your FastAPI app) the callbacks are served by it
+        in-process, whatever the URLs' host; without it they go over HTTP to URLs on 127.0.0.1.
+        Each is signed for its URL with this fake's ``auth_token``. ``timeout`` is how long an
+        answer may take (TaskRouter waits 5 seconds for an assignment answer).
+        """
+        self._targets = CallbackTargets(assignment_url=assignment_url, event_url=event_url, app=app, timeout=timeout)
+
+    async def reserve(
+        self,
+        *,
+        workspace_sid: str | None = None,
+        task_sid: str | None = None,
+        worker_sid: str | None = None,
+        worker_name: str | None = None,
+        sid: str | None = None,
+    ) -> FakeReservation:
+        """Reserve a worker for a task as TaskRouter does, and return the reservation as it ends up.
+
+        Creates a pending reservation (like ``add_reservation``), sends the ``reservation.created``
+        event, then the signed assignment callback; an instruction in the answer is applied like
+        the same REST update would be (and its event sent); an empty answer or ``{}`` leaves the
+        reservation pending. ``callbacks`` records each callback and what came of it.
+        """
+        reservation = self.add_reservation(
+            workspace_sid=workspace_sid, task_sid=task_sid, worker_sid=worker_sid, worker_name=worker_name, sid=sid
+        )
+        await self._send_event(reservation)
+        url = self._targets.assignment_url
+        if url is not None:
+            callback = assignment_callback(self._store, self.account_sid, reservation)
+            delivery = await post_callback(self._targets, self.auth_token, "assignment", url, callback.to_form())
+            if delivery.instruction is not None:
+                delivery = self._apply_instruction(delivery)
+            self.callbacks.append(delivery)
+            await self._send_events()
+        return self.reservation(reservation.sid)
+
+    async def transition(self, sid: str, status: ReservationStatus | str) -> FakeReservation:
+        """``set_status`` (a timeout, a cancel: TaskRouter's own changes) plus the event callback it causes."""
+        reservation = self.set_status(sid, status)
+        await self._send_event(reservation)
+        return reservation
+
+    def _apply_instruction(self, delivery: CallbackDelivery) -> CallbackDelivery:
+        """Apply an answered instruction to the reservation, through the REST update's state machine."""
+        assert delivery.instruction is not None
+        sid = dict(delivery.params)["ReservationSid"]
+        before = self._store.reservations[sid]
+        try:
+            after = self._store.update(before, delivery.instruction.params, segment="Tasks")
+        except FakeAPIError as exc:
+            return attrs.evolve(delivery, error=f"the instruction was refused: {exc.message}")
+        self._changes.append((before, after))
+        return delivery
+
+    async def _send_events(self) -> None:
+        """The event callbacks for the status changes made since the last call."""
+        changes, self._changes = self._changes, []
+        for before, after in changes:
+            if after.status is not before.status:
+                await self._send_event(after)
+
+    async def _send_event(self, reservation: FakeReservation) -> None:
+        url = self._targets.event_url
+        if url is None:
+            return
+        self._events_sent += 1
+        event = event_callback(self._store, self.account_sid, reservation, f"EV{self._events_sent:032x}")
+        if event is not None:
+            self.callbacks.append(await post_callback(self._targets, self.auth_token, "event", url, event.to_form()))
 
     # --- faults -------------------------------------------------------------------------
 
@@ -251,6 +370,7 @@ class FakeTaskRouter:
         )
         self.requests.append(request)
         response = await self._respond(request)
+        await self._send_events()  # before answering, so a test sees them when its update returns
         payload = json.dumps(response.body).encode()
         headers = [
             (b"content-type", b"application/json"),
@@ -315,7 +435,9 @@ class FakeTaskRouter:
             params = decode_form(_form_pairs(request.body), _UPDATE_CLASSES[segment])
         except (ValueError, cattrs.BaseValidationError) as exc:
             raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid parameter: {describe_form_error(exc)}") from None
-        return self._store.update(reservation, params, segment=segment)
+        updated = self._store.update(reservation, params, segment=segment)
+        self._changes.append((reservation, updated))
+        return updated
 
     def _page(self, request: RecordedRequest, segment: str, parent_sid: str) -> dict[str, Any]:
         query = self._list_query(request.query, segment)

@@ -7,8 +7,10 @@ methods and turns ``FakeAPIError`` into Twilio's error JSON.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any
 
 import attrs
 
@@ -17,7 +19,7 @@ from ._enums import ReservationStatus
 from ._params import ReservationUpdate
 from ._sids import check_sid
 
-__all__ = ["FakeAPIError", "FakeReservation", "FakeStore", "ListQuery", "PageSlice"]
+__all__ = ["FakeAPIError", "FakeReservation", "FakeStore", "FakeTask", "ListQuery", "PageSlice"]
 
 #: Status changes a client may ask for, by current status (TaskRouter's documented lifecycle).
 TRANSITIONS: dict[ReservationStatus, frozenset[ReservationStatus]] = {
@@ -84,6 +86,25 @@ class FakeReservation:
         return f'"{self.version}"'
 
 
+def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class FakeTask:
+    """What callbacks say about a task besides its SID: routing, attributes, priority, age."""
+
+    sid: str
+    workspace_sid: str
+    #: One workflow and one task queue per workspace, derived from its SID.
+    workflow_sid: str
+    task_queue_sid: str
+    attributes: Mapping[str, Any] = attrs.field(converter=_read_only, hash=False)
+    priority: int = 0
+    #: Taken from its first reservation, so that seeding a task does not read the clock.
+    date_created: datetime | None = None
+
+
 @attrs.frozen(kw_only=True)
 class ListQuery:
     """A parsed list request: filters, page size and where the page starts."""
@@ -118,7 +139,9 @@ class FakeStore:
         self._random = random.Random(seed)
         self.workspaces: list[str] = []
         self.tasks: dict[str, str] = {}  # task SID -> workspace SID
+        self.task_details: dict[str, FakeTask] = {}  # task SID -> what callbacks report about it
         self.workers: dict[str, tuple[str, str]] = {}  # worker SID -> (workspace SID, friendly name)
+        self.worker_attributes: dict[str, Mapping[str, Any]] = {}
         self.reservations: dict[str, FakeReservation] = {}  # in creation order: the list order
         self._order: dict[str, int] = {}
 
@@ -141,20 +164,49 @@ class FakeStore:
             return self.add_workspace(workspace_sid)
         return self.workspaces[0] if self.workspaces else self.add_workspace()
 
-    def add_task(self, workspace_sid: str | None, sid: str | None) -> str:
+    def add_task(
+        self,
+        workspace_sid: str | None,
+        sid: str | None,
+        attributes: Mapping[str, Any] | None = None,
+        priority: int | None = None,
+    ) -> str:
         workspace_sid = self.workspace_or_default(workspace_sid)
         sid = check_sid(sid, "WT", "sid") if sid is not None else self.new_sid("WT")
         self._check_owner("task", sid, self.tasks.get(sid), workspace_sid)
         self.tasks[sid] = workspace_sid
+        known = self.task_details.get(sid)
+        if known is None:
+            # Derived rather than drawn from the seeded generator, so other generated SIDs stay as they were.
+            known = FakeTask(
+                sid=sid,
+                workspace_sid=workspace_sid,
+                workflow_sid="WW" + workspace_sid[2:],
+                task_queue_sid="WQ" + workspace_sid[2:],
+                attributes={},
+            )
+        self.task_details[sid] = attrs.evolve(
+            known,
+            attributes=known.attributes if attributes is None else attributes,
+            priority=known.priority if priority is None else priority,
+        )
         return sid
 
-    def add_worker(self, workspace_sid: str | None, friendly_name: str | None, sid: str | None) -> str:
+    def add_worker(
+        self,
+        workspace_sid: str | None,
+        friendly_name: str | None,
+        sid: str | None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> str:
         workspace_sid = self.workspace_or_default(workspace_sid)
         sid = check_sid(sid, "WK", "sid") if sid is not None else self.new_sid("WK")
         known = self.workers.get(sid)
         self._check_owner("worker", sid, known[0] if known else None, workspace_sid)
         if known is None or friendly_name is not None:
             self.workers[sid] = (workspace_sid, friendly_name or f"Worker {len(self.workers) + 1}")
+        if attributes is not None or sid not in self.worker_attributes:
+            self.worker_attributes[sid] = MappingProxyType(dict(attributes or {}))
         return sid
 
     def add_reservation(
@@ -174,6 +226,9 @@ class FakeStore:
         if sid in self.reservations:
             raise ValueError(f"reservation {sid} already exists")
         now = self.now()
+        task = self.task_details[task_sid]
+        if task.date_created is None:
+            self.task_details[task_sid] = attrs.evolve(task, date_created=now)
         reservation = FakeReservation(
             sid=sid,
             workspace_sid=workspace_sid,

@@ -28,6 +28,7 @@ from ._errors import (
     make_status_error,
 )
 from ._logging import logger
+from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
 __all__ = ["AttemptGate", "Pipeline", "Reply", "Settings"]
@@ -77,6 +78,8 @@ class Reply:
     status_code: int
     headers: Mapping[str, str]
     content: bytes
+    #: How many attempts the call took (retries included).
+    attempts: int = 1
 
     def http_response(self) -> httpx.Response:
         """The reply as a readable ``httpx.Response`` (with its request), for errors and raw access."""
@@ -112,12 +115,26 @@ class Pipeline:
             raise ValidationError(f"refusing to send credentials to {_origin_text(url)}: not {base_url}")
         return base_url + twilio_path
 
-    def evolve(self, *, timeout: httpx.Timeout, max_retries: int, max_retry_after: float) -> Pipeline:
-        """The same engine with other timeout and retry settings."""
-        settings = attrs.evolve(
-            self.settings, timeout=timeout, max_retries=max_retries, max_retry_after=max_retry_after
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        max_retry_after: float | None = None,
+    ) -> Pipeline:
+        """The same engine with other timeout or retry settings (checked here); ``self`` when none is given."""
+        if timeout is None and max_retries is None and max_retry_after is None:
+            return self
+        settings = self.settings
+        evolved = attrs.evolve(
+            settings,
+            timeout=settings.timeout if timeout is None else checked_timeout(timeout),
+            max_retries=settings.max_retries if max_retries is None else checked_max_retries(max_retries),
+            max_retry_after=settings.max_retry_after
+            if max_retry_after is None
+            else checked_max_retry_after(max_retry_after),
         )
-        return Pipeline(settings, self.engine)
+        return Pipeline(evolved, self.engine)
 
     async def send(
         self,
@@ -169,7 +186,7 @@ class Pipeline:
                 if 200 <= status < 300:
                     if logger.isEnabledFor(logging.DEBUG):
                         logger.debug("%s %s -> %d (attempt %d)", method, _path(url), status, attempt)
-                    return Reply(method, url, status, response_headers, content)
+                    return Reply(method, url, status, response_headers, content, attempt)
                 request = _request(method, url, headers, body)
                 error_response = _response(status, response_headers, _redact(content, settings.secrets), request)
                 wait = retry_after(error_response.headers) if status in (RATE_LIMITED, 503) else None

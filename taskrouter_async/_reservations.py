@@ -12,9 +12,8 @@ import functools
 import inspect
 import json
 import re
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, Generic, Protocol, TypeVar, cast
+from collections.abc import AsyncIterable, Callable, Iterable
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlencode
 
 import attrs
@@ -25,17 +24,18 @@ from ._converter import ResponseShapeError, encode_form, structure_page, structu
 from ._enums import ReservationStatus
 from ._errors import APIResponseValidationError, ValidationError
 from ._models import Page, Reservation, TaskReservation, WorkerReservation
+from ._pagination import ItemIterator, PageHistory, PageIterator
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._pipeline import AttemptGate, Pipeline, Reply
+from ._raw_response import RawResponse
+from ._resource_types import TaskReservations, WorkerReservations
 from ._sids import check_sid
 
 __all__ = [
     "TASK",
     "WORKER",
-    "ItemIterator",
-    "PageHistory",
-    "PageIterator",
     "PreparedUpdate",
+    "RawReservations",
     "ReservationKind",
     "Reservations",
     "TaskReservations",
@@ -47,10 +47,10 @@ __all__ = [
 R = TypeVar("R", bound=Reservation)
 U = TypeVar("U", bound=ReservationUpdate)
 F = TypeVar("F", bound=Callable[..., Any])
+#: What ``_parent_by_kind_name`` wraps methods of (it reads their ``_kind``).
+_Resource = Any
 
 MAX_PAGE_SIZE = 1000
-#: Page URLs each list iteration remembers exactly (see ``PageHistory``).
-RECENT_PAGES = 64
 
 
 @attrs.frozen
@@ -85,7 +85,7 @@ def _parent_by_kind_name(method: F) -> F:
     Coroutine methods stay coroutine functions, so ``inspect`` and ``mock.create_autospec`` see them as such.
     """
 
-    def renamed(self: Reservations[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def renamed(self: _Resource, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         name = self._kind.parent_name
         if name in kwargs:
             if len(args) > 1 or "parent_sid" in kwargs:
@@ -96,13 +96,13 @@ def _parent_by_kind_name(method: F) -> F:
     if inspect.iscoroutinefunction(method):
 
         @functools.wraps(method)
-        async def call_async(self: Reservations[Any, Any], /, *args: Any, **kwargs: Any) -> Any:
+        async def call_async(self: _Resource, /, *args: Any, **kwargs: Any) -> Any:
             return await method(self, *args, **renamed(self, args, kwargs))
 
         return cast(F, call_async)
 
     @functools.wraps(method)
-    def call(self: Reservations[Any, Any], /, *args: Any, **kwargs: Any) -> Any:
+    def call(self: _Resource, /, *args: Any, **kwargs: Any) -> Any:
         return method(self, *args, **renamed(self, args, kwargs))
 
     return cast(F, call)
@@ -118,20 +118,68 @@ class Reservations(Generic[R, U]):
         self._pipeline = pipeline
         self._kind = kind
 
+    @property
+    def with_raw_response(self) -> RawReservations[R, U]:
+        """The same fetch and update, returning a ``RawResponse``: status, headers and request id too."""
+        return RawReservations(self)
+
     @_parent_by_kind_name
-    async def fetch(self, workspace_sid: str, parent_sid: str, reservation_sid: str) -> R:
+    async def fetch(
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        reservation_sid: str,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> R:
         """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        url = self._pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
-        return self._reservation(await self._pipeline.send("GET", url))
+        return (await self._fetch(workspace_sid, parent_sid, reservation_sid, timeout, max_retries)).parse()
 
     @_parent_by_kind_name
     async def update(
-        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, *, etag: str | None = None
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        reservation_sid: str,
+        params: U,
+        *,
+        etag: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> R:
         """Update one reservation. With ``etag``, the API applies it only if the reservation is unchanged
         since that ETag was read (If-Match), and raises PreconditionFailedError otherwise."""
+        raw = await self._update(workspace_sid, parent_sid, reservation_sid, params, etag, timeout, max_retries)
+        return raw.parse()
+
+    async def _fetch(
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        reservation_sid: str,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+    ) -> RawResponse[R]:
+        pipeline = self._pipeline.with_options(timeout=timeout, max_retries=max_retries)
+        url = pipeline.url(self._instance_path(workspace_sid, parent_sid, reservation_sid))
+        reply = await pipeline.send("GET", url)
+        return RawResponse(self._reservation(reply), reply)
+
+    async def _update(
+        self,
+        workspace_sid: str,
+        parent_sid: str,
+        reservation_sid: str,
+        params: U,
+        etag: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+    ) -> RawResponse[R]:
+        pipeline = self._pipeline.with_options(timeout=timeout, max_retries=max_retries)
         request = self._prepare_update(workspace_sid, parent_sid, reservation_sid, params, etag)
-        return await self._send_update(request)
+        reply = await pipeline.send("POST", request.url, body=request.body, etag=request.etag)
+        return RawResponse(self._reservation(reply), reply)
 
     def _prepare_update(
         self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U, etag: str | None
@@ -206,14 +254,17 @@ class Reservations(Generic[R, U]):
         worker_sid: str | None = None,
         page_size: int | None = None,
         page_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> PageIterator[R]:
         """Iterate over the pages of a list (``async for page in ...``), one request per page.
 
         ``page_url`` resumes from a page's ``next_page_url`` (the filters are then in the URL).
         Arguments are checked now, before the first request.
         """
+        pipeline = self._pipeline.with_options(timeout=timeout, max_retries=max_retries)
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, page_url)
-        return PageIterator(self._page, first_url)
+        return PageIterator(functools.partial(self._page, pipeline), first_url)
 
     @_parent_by_kind_name
     def list(
@@ -225,6 +276,8 @@ class Reservations(Generic[R, U]):
         worker_sid: str | None = None,
         page_size: int | None = None,
         limit: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> ItemIterator[R]:
         """Iterate over reservations across pages, stopping after ``limit`` items if given.
 
@@ -232,12 +285,13 @@ class Reservations(Generic[R, U]):
         """
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ValidationError(f"limit must be a non-negative integer or None, got {limit!r}")
+        pipeline = self._pipeline.with_options(timeout=timeout, max_retries=max_retries)
         first_url = self._first_page_url(workspace_sid, parent_sid, reservation_status, worker_sid, page_size, None)
-        return ItemIterator(PageIterator(self._page, first_url), limit)
+        return ItemIterator(PageIterator(functools.partial(self._page, pipeline), first_url), limit)
 
-    async def _page(self, url: str, history: PageHistory) -> Page[R]:
+    async def _page(self, pipeline: Pipeline, url: str, history: PageHistory) -> Page[R]:
         """One page of a list; ``history`` holds the iteration's page URLs, to stop a loop of pages."""
-        reply = await self._pipeline.send("GET", url)
+        reply = await pipeline.send("GET", url)
         try:
             items, meta = structure_page(_json(reply.content), self._kind.model)
             next_url = None
@@ -308,208 +362,42 @@ class Reservations(Generic[R, U]):
             raise _shape_error(exc, reply) from None
 
 
-class PageHistory:
-    """The page URLs of one iteration over a list, to catch a ``next_page_url`` that leads back.
+class RawReservations(Generic[R, U]):
+    """``with_raw_response``: fetch and update of one ``Reservations``, returning ``RawResponse``s."""
 
-    Memory is bounded whatever the list's length. The last ``RECENT_PAGES`` URLs are kept, so a
-    loop through that many pages or fewer (page 1 -> 2 -> 1) is caught before any page is
-    requested twice. A longer loop is caught by Brent's cycle detection: one saved URL, compared
-    with every new one and moved forward to the newest whenever the steps since it reach a power
-    of two, so any loop is found after at most about twice its length of extra pages.
-    """
+    def __init__(self, reservations: Reservations[R, U]) -> None:
+        self._reservations = reservations
+        self._kind = reservations._kind
 
-    def __init__(self, first_url: str) -> None:
-        self._recent: deque[str] = deque([first_url], maxlen=RECENT_PAGES)
-        self._saved = first_url
-        self._steps = 0
-        self._power = 1
-
-    def seen(self, url: str) -> bool:
-        """Whether ``url`` is a page this iteration already requested; if not, it is remembered."""
-        if url == self._saved or url in self._recent:
-            return True
-        self._recent.append(url)
-        self._steps += 1
-        if self._steps == self._power:
-            self._saved, self._steps, self._power = url, 0, self._power * 2
-        return False
-
-
-class PageIterator(AsyncIterator[Page[R]]):
-    """The pages of a list, fetched one request at a time as they are asked for.
-
-    An iterator object rather than an async generator: it holds nothing between pages but the
-    URL history that stops a loop, so breaking out of ``async for`` early needs no cleanup on
-    asyncio or trio.
-    """
-
-    def __init__(self, fetch_page: Callable[[str, PageHistory], Awaitable[Page[R]]], first_url: str) -> None:
-        self._fetch_page = fetch_page
-        first_url = str(httpx.URL(first_url))  # the form later page URLs are compared in
-        self._next_url: str | None = first_url
-        self._history = PageHistory(first_url)
-
-    async def __anext__(self) -> Page[R]:
-        if self._next_url is None:
-            raise StopAsyncIteration
-        page = await self._fetch_page(self._next_url, self._history)
-        self._next_url = page.next_page_url
-        return page
-
-    async def aclose(self) -> None:
-        """Stop: later iteration yields nothing (for ``contextlib.aclosing``)."""
-        self._next_url = None
-
-
-class ItemIterator(AsyncIterator[R]):
-    """The reservations of a list, across pages, up to ``limit``; holds one page at a time."""
-
-    def __init__(self, pages: PageIterator[R], limit: int | None) -> None:
-        self._pages = pages
-        self._remaining = limit
-        self._items: Iterator[R] = iter(())
-
-    async def __anext__(self) -> R:
-        if self._remaining == 0:
-            raise StopAsyncIteration
-        item = next(self._items, None)
-        while item is None:
-            self._items = iter((await self._pages.__anext__()).items)
-            item = next(self._items, None)
-        if self._remaining is not None:
-            self._remaining -= 1
-        return item
-
-    async def aclose(self) -> None:
-        """Stop: later iteration yields nothing (for ``contextlib.aclosing``)."""
-        self._remaining = 0
-        await self._pages.aclose()
-
-
-class _BothKinds(Protocol[R, U]):
-    """What task and worker reservations share, whatever their parent is called."""
-
-    def update_many(
+    @_parent_by_kind_name
+    async def fetch(
         self,
-        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        workspace_sid: str,
+        parent_sid: str,
+        reservation_sid: str,
         *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> BulkRun[R, U]:
-        """Update many reservations concurrently (see ``Reservations.update_many``)."""
-        ...
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[R]:
+        """Fetch one reservation, with the response's status, headers and request id."""
+        return await self._reservations._fetch(workspace_sid, parent_sid, reservation_sid, timeout, max_retries)
 
-    async def update_all(
-        self,
-        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
-        *,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[R, U]]:
-        """Run ``update_many`` to the end; every result in input order."""
-        ...
-
-    def encode(self, params: U) -> bytes:
-        """The form body ``update`` sends for ``params``."""
-        ...
-
-
-class TaskReservations(_BothKinds[TaskReservation, TaskReservationUpdate], Protocol):
-    """The type of ``client.task_reservations``: reservations of a task, whose SID is ``task_sid`` (``WT…``).
-
-    Arguments go by position or by name: ``fetch(workspace_sid=..., task_sid=..., reservation_sid=...)``.
-    A typing-only protocol: the object is a ``Reservations``, the one implementation of both kinds.
-    """
-
-    async def fetch(self, workspace_sid: str, task_sid: str, reservation_sid: str) -> TaskReservation:
-        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        ...
-
+    @_parent_by_kind_name
     async def update(
         self,
         workspace_sid: str,
-        task_sid: str,
+        parent_sid: str,
         reservation_sid: str,
-        params: TaskReservationUpdate,
+        params: U,
         *,
         etag: str | None = None,
-    ) -> TaskReservation:
-        """Update one reservation; with ``etag``, only if it is unchanged since (If-Match)."""
-        ...
-
-    def pages(
-        self,
-        workspace_sid: str,
-        task_sid: str,
-        *,
-        reservation_status: ReservationStatus | str | None = None,
-        worker_sid: str | None = None,
-        page_size: int | None = None,
-        page_url: str | None = None,
-    ) -> PageIterator[TaskReservation]:
-        """The task's reservations a page at a time; ``worker_sid`` keeps one worker's."""
-        ...
-
-    def list(
-        self,
-        workspace_sid: str,
-        task_sid: str,
-        *,
-        reservation_status: ReservationStatus | str | None = None,
-        worker_sid: str | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-    ) -> ItemIterator[TaskReservation]:
-        """The task's reservations across pages, up to ``limit``; ``worker_sid`` keeps one worker's."""
-        ...
-
-
-class WorkerReservations(_BothKinds[WorkerReservation, WorkerReservationUpdate], Protocol):
-    """The type of ``client.worker_reservations``: reservations of a worker, whose SID is ``worker_sid`` (``WK…``).
-
-    Arguments go by position or by name: ``fetch(workspace_sid=..., worker_sid=..., reservation_sid=...)``.
-    A typing-only protocol: the object is a ``Reservations``, the one implementation of both kinds.
-    """
-
-    async def fetch(self, workspace_sid: str, worker_sid: str, reservation_sid: str) -> WorkerReservation:
-        """Fetch one reservation; its ``etag`` is set when the API sends an ETag."""
-        ...
-
-    async def update(
-        self,
-        workspace_sid: str,
-        worker_sid: str,
-        reservation_sid: str,
-        params: WorkerReservationUpdate,
-        *,
-        etag: str | None = None,
-    ) -> WorkerReservation:
-        """Update one reservation; with ``etag``, only if it is unchanged since (If-Match)."""
-        ...
-
-    def pages(
-        self,
-        workspace_sid: str,
-        worker_sid: str,
-        *,
-        reservation_status: ReservationStatus | str | None = None,
-        page_size: int | None = None,
-        page_url: str | None = None,
-    ) -> PageIterator[WorkerReservation]:
-        """The worker's reservations a page at a time."""
-        ...
-
-    def list(
-        self,
-        workspace_sid: str,
-        worker_sid: str,
-        *,
-        reservation_status: ReservationStatus | str | None = None,
-        page_size: int | None = None,
-        limit: int | None = None,
-    ) -> ItemIterator[WorkerReservation]:
-        """The worker's reservations across pages, up to ``limit``."""
-        ...
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> RawResponse[R]:
+        """Update one reservation, with the response's status, headers and request id."""
+        return await self._reservations._update(
+            workspace_sid, parent_sid, reservation_sid, params, etag, timeout, max_retries
+        )
 
 
 def task_reservations(pipeline: Pipeline) -> TaskReservations:

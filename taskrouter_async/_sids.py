@@ -11,12 +11,15 @@ from ._errors import ValidationError
 SID_KINDS = {
     "AC": "Account",
     "CA": "Call",
+    "EV": "Event",
     "SK": "API Key",
     "WA": "Activity",
     "WK": "Worker",
+    "WQ": "TaskQueue",
     "WR": "Reservation",
     "WS": "Workspace",
     "WT": "Task",
+    "WW": "Workflow",
 }
 
 _SID_BODY = re.compile(r"[0-9a-fA-F]{32}")

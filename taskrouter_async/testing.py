@@ -12,15 +12,22 @@ async with fake.connect() as client:
     )
 assert fake.reservation(reservation.sid).status == "accepted"
 ```
+
+It also calls your application back as TaskRouter does: ``fake.set_callbacks(assignment_url=...,
+event_url=..., app=your_asgi_app)``, then ``await fake.reserve(...)`` sends a signed assignment
+callback and applies the instruction in the answer; every change of status sends an event callback.
+``fake.callbacks`` records what was sent and answered.
 """
 
 from ._fake_app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest
+from ._fake_callbacks import CallbackDelivery
 from ._fake_state import FakeReservation
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
     "DEFAULT_BASE_URL",
+    "CallbackDelivery",
     "FakeReservation",
     "FakeTaskRouter",
     "RecordedRequest",

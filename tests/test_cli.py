@@ -59,7 +59,14 @@ def test_demo_needs_no_credentials() -> None:
     result = _run("demo", credentials=False)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for expected in ("Instruction=conference", "rejected", "HTTP 412", "code 20412", "completed"):
+    for expected in (
+        "Instruction=conference",
+        "rejected",
+        "HTTP 412",
+        "code 20412",
+        "completed",
+        "reservation.accepted",
+    ):
         assert expected in out
     assert result.stderr == ""
 

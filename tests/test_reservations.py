@@ -19,7 +19,7 @@ from taskrouter_async import (
     WorkerReservation,
 )
 from taskrouter_async._converter import unstructure_reservation
-from taskrouter_async._reservations import RECENT_PAGES, PageHistory
+from taskrouter_async._pagination import RECENT_PAGES, PageHistory
 
 from .helpers import BASE_URL, TASK, WORKER, Kind, page_json, reservation_json, reservation_sids
 from .sids import RESERVATION_SID, WORKER_SID, WORKSPACE_SID
