@@ -1,9 +1,9 @@
-"""Retries and timeouts configured: one client, a quick view for interactive look-ups, a patient one for work.
+"""Retries and timeouts configured: a quick look-up with per-call options, then patient work through a view.
 
-``with_options`` returns a view of the client with other settings that shares its connection
-pool, so both policies cost one pool. The quick view gives up after ``quick_timeout`` seconds
-and never retries; the patient view waits longer, retries up to 4 times, and honours a 429's
-Retry-After up to 30 seconds. The accept goes out with the ETag just read, so the client may
+The look-up passes ``timeout=`` and ``max_retries=`` for that call alone: it gives up after
+``quick_timeout`` seconds and never retries. ``with_options`` returns a view of the client for
+many calls, sharing its connection pool: the patient view waits longer, retries up to 4 times,
+and honours a 429's Retry-After up to 30 seconds. The accept goes out with the ETag just read, so the client may
 repeat it after a 5xx or a lost answer without any risk of applying it twice. With credentials
 in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and TWILIO_TASKROUTER_BASE_URL to use another
 server); TASKROUTER_LOG=debug logs every attempt and every wait to stderr:
@@ -39,13 +39,12 @@ async def main(
     client: AsyncTaskRouter, workspace_sid: str, task_sid: str, reservation_sid: str, *, quick_timeout: float = 2.0
 ) -> TaskReservation:
     """Look the reservation up quickly if possible, then accept it patiently; return it accepted."""
-    quick = client.with_options(timeout=quick_timeout, max_retries=0)
     patient = client.with_options(
         timeout=PATIENT_TIMEOUT, max_retries=PATIENT_RETRIES, max_retry_after=PATIENT_MAX_RETRY_AFTER
     )
     address = (workspace_sid, task_sid, reservation_sid)
     try:
-        current = await quick.task_reservations.fetch(*address)
+        current = await client.task_reservations.fetch(*address, timeout=quick_timeout, max_retries=0)
     except APITimeoutError:
         print(f"no answer within {quick_timeout} s; asking again, patiently")
         current = await patient.task_reservations.fetch(*address)
