@@ -46,7 +46,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[fake,fastapi]", "mypy")  # fake-server imports uvicorn; webhooks.fastapi starlette
+    session.install("-e", ".[fake,cli,fastapi]", "mypy")  # the CLI imports uvicorn, rich, shtab; webhooks starlette
     session.run("mypy", "--strict", "taskrouter_async")
 
 
@@ -66,9 +66,11 @@ def signatures(session: nox.Session) -> None:
 
 @nox.session
 def soak(session: nox.Session) -> None:
-    """Fault injection with 20,000 updates per backend (the default run has 2,000); prints the counts."""
+    """Fault injection with 20,000 updates per backend (the default run has 2,000), printing the counts,
+    and README's 10,000-update CLI walkthrough against fake-server (the default run has 200)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "soak", "-s", *session.posargs, env={"TASKROUTER_SOAK_UPDATES": "20000"})
+    env = {"TASKROUTER_SOAK_UPDATES": "20000", "TASKROUTER_WALKTHROUGH_UPDATES": "10000"}
+    session.run("pytest", "-m", "soak", "-s", *session.posargs, env=env)
 
 
 @nox.session

@@ -76,6 +76,8 @@ class BulkProgress:
     in_flight: int
     #: The current limit on requests in flight (lower than asked while the API answers 429).
     concurrency: int
+    #: 429 answers so far; each one made its request wait (Retry-After or back-off) before a retry.
+    rate_limited: int = 0
 
 
 class _AdaptiveLimit:
@@ -87,6 +89,7 @@ class _AdaptiveLimit:
         self.limiter = anyio.CapacityLimiter(maximum)
         self.maximum = maximum
         self.generation = 0
+        self.rate_limited_count = 0
         self._successes = 0
 
     @property
@@ -103,6 +106,7 @@ class _AdaptiveLimit:
         self.limiter.release()
 
     def rate_limited(self, sent_in_generation: int) -> None:
+        self.rate_limited_count += 1
         if sent_in_generation != self.generation:
             return
         self.generation += 1
@@ -160,6 +164,14 @@ class BulkRun(Generic[R, U]):
         self._on_progress = on_progress
         self._task_group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[_Message[R, U]] | None = None
+        self._results: _Results[R, U] | None = None
+
+    @property
+    def progress(self) -> BulkProgress:
+        """The run's numbers now: for a display that refreshes on its own clock, not only at each result."""
+        if self._results is None:
+            return _snapshot(self._limit, succeeded=0, failed=0)
+        return self._results.progress()
 
     async def __aenter__(self) -> AsyncIterator[BulkResult[R, U]]:
         if self._task_group is not None:
@@ -172,7 +184,8 @@ class BulkRun(Generic[R, U]):
         with send:
             for _ in range(self._limit.maximum):
                 self._task_group.start_soon(self._work, source, send.clone())
-        return _Results(receive, self._limit, self._on_progress)
+        self._results = _Results(receive, self._limit, self._on_progress)
+        return self._results
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
@@ -318,18 +331,22 @@ class _Results(Generic[R, U]):
         else:
             self._failed += 1
         if self._on_progress is not None:
-            limiter = self._limit.limiter
-            done = self._succeeded + self._failed
-            self._on_progress(
-                BulkProgress(
-                    done=done,
-                    succeeded=self._succeeded,
-                    failed=self._failed,
-                    in_flight=limiter.borrowed_tokens,
-                    concurrency=self._limit.current,
-                )
-            )
+            self._on_progress(self.progress())
         return message
+
+    def progress(self) -> BulkProgress:
+        return _snapshot(self._limit, succeeded=self._succeeded, failed=self._failed)
+
+
+def _snapshot(limit: _AdaptiveLimit, *, succeeded: int, failed: int) -> BulkProgress:
+    return BulkProgress(
+        done=succeeded + failed,
+        succeeded=succeeded,
+        failed=failed,
+        in_flight=limit.limiter.borrowed_tokens,
+        concurrency=limit.current,
+        rate_limited=limit.rate_limited_count,
+    )
 
 
 def _item_error(exc: Exception) -> TaskRouterError:

@@ -12,6 +12,7 @@ import binascii
 import hmac
 import json
 import math
+import random
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
@@ -148,6 +149,8 @@ class FakeTaskRouter:
         self.base_url = base_url.rstrip("/")
         self._store = FakeStore(clock=clock, seed=seed)
         self._faults: deque[_Fault] = deque()
+        self._random_faults: list[tuple[float, _Fault]] = []
+        self._fault_random = random.Random(seed)
         #: Every request received, in order; clear it freely.
         self.requests: list[RecordedRequest] = []
         self._targets = CallbackTargets()
@@ -328,6 +331,36 @@ class FakeTaskRouter:
             raise ValidationError(f"seconds must be >= 0, got {seconds!r}")
         self._faults.extend([_Fault(None, None, seconds)] * _count(count))
 
+    def fail_randomly(self, rate: float, *, status: int = 503, retry_after: int | None = None) -> None:
+        """From now on, answer each request with ``status`` (429 or 5xx) with probability ``rate``, as ``fail_next``
+        does; the draws are repeatable (the fake's ``seed``). Rates of several calls add up, to at most 1."""
+        if status != 429 and not 500 <= status <= 599:
+            raise ValidationError(f"status must be 429 or 5xx, got {status!r}")
+        self._add_random_fault(rate, _Fault(status, retry_after, 0.0))
+
+    def stall_randomly(self, rate: float, *, seconds: float = math.inf) -> None:
+        """From now on, hold each request for ``seconds`` (then answer it) with probability ``rate``."""
+        if not seconds >= 0:
+            raise ValidationError(f"seconds must be >= 0, got {seconds!r}")
+        self._add_random_fault(rate, _Fault(None, None, seconds))
+
+    def _add_random_fault(self, rate: float, fault: _Fault) -> None:
+        if not 0 <= rate <= 1 or sum(r for r, _ in self._random_faults) + rate > 1 + 1e-9:
+            raise ValidationError(f"fault rates must be in 0..1 and add up to at most 1, got {rate!r}")
+        self._random_faults.append((rate, fault))
+
+    def _next_fault(self) -> _Fault | None:
+        """A queued fault (``fail_next``, ``stall_next``) first; else a random one, if any is configured."""
+        if self._faults:
+            return self._faults.popleft()
+        if self._random_faults:
+            draw = self._fault_random.random()
+            for rate, fault in self._random_faults:
+                if draw < rate:
+                    return fault
+                draw -= rate
+        return None
+
     # --- wiring -------------------------------------------------------------------------
 
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -381,8 +414,8 @@ class FakeTaskRouter:
         await send({"type": "http.response.body", "body": payload})
 
     async def _respond(self, request: RecordedRequest) -> _Response:
-        if self._faults:
-            fault = self._faults.popleft()
+        fault = self._next_fault()
+        if fault is not None:
             if fault.status is not None:
                 headers = () if fault.retry_after is None else (("retry-after", str(fault.retry_after)),)
                 return _error(fault.status, 20000 + fault.status, _fault_message(fault.status), headers)

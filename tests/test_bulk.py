@@ -334,6 +334,26 @@ async def test_run_of_429s_halves_concurrency_once_per_round_and_recovers() -> N
     assert limit_seen[-1] == 8  # and additive increase brings it back
 
 
+async def test_a_run_reports_its_figures_at_any_time_429s_included() -> None:
+    """``BulkRun.progress`` is for displays that redraw on their own clock (the CLI's), not only per result."""
+    answered = anyio.Event()
+
+    async def one_429_then_echo(request: httpx.Request) -> httpx.Response:
+        if not answered.is_set():
+            answered.set()
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": 20429, "message": "slow down"})
+        return await echo(request)
+
+    async with make_client(FakeAPI(one_429_then_echo), max_retries=1) as client:
+        run = client.task_reservations.update_many(updates(6), concurrency=4)
+        assert run.progress == BulkProgress(done=0, succeeded=0, failed=0, in_flight=0, concurrency=4)
+        async with run as results:
+            seen = [result async for result in results]
+            final = run.progress
+    assert all(r.ok for r in seen)
+    assert (final.done, final.succeeded, final.failed, final.rate_limited) == (6, 6, 0, 1)
+
+
 async def test_429s_after_retries_are_rate_limit_errors() -> None:
     async def always_429(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, json={"code": 20429, "message": "slow down"})

@@ -1,4 +1,9 @@
-"""The command line: a few real subprocesses against ``fake-server`` on 127.0.0.1, the rest in-process."""
+"""The command line end to end: real subprocesses against ``fake-server`` on 127.0.0.1, and ``main()`` in-process.
+
+Other files: test_cli_inputs (names, ETags, credentials, usage errors), test_cli_output (the
+progress display, the table, the summary), test_cli_bulk (bulk-update in-process), and
+test_cli_fake_server (seeding, faults, the input file, the walkthrough).
+"""
 
 from __future__ import annotations
 
@@ -27,10 +32,18 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "taskrouter_async", *args]
+
+
+def _credentials() -> dict[str, str]:
+    return _env(TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID, TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN)
+
+
 def _run(*args: str, stdin: str | None = None, credentials: bool = True) -> subprocess.CompletedProcess[str]:
-    env = _env(TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID, TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN) if credentials else _env()
+    env = _credentials() if credentials else _env()
     return subprocess.run(
-        [sys.executable, "-m", "taskrouter_async", *args],
+        _command(*args),
         input=stdin,
         capture_output=True,
         text=True,
@@ -43,8 +56,9 @@ def _run(*args: str, stdin: str | None = None, credentials: bool = True) -> subp
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """``fake-server`` on a free port; its first line says where."""
-    command = [sys.executable, "-m", "taskrouter_async", "fake-server", "--port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=_env()) as process:
+    with subprocess.Popen(
+        _command("fake-server", "--port", "0"), stdout=subprocess.PIPE, text=True, env=_env()
+    ) as process:
         assert process.stdout is not None
         first = process.stdout.readline()
         assert first.startswith("Fake TaskRouter on http://127.0.0.1:"), first
@@ -83,6 +97,20 @@ def test_reservations_list_as_a_table_and_as_json_lines(server: str) -> None:
     assert records[0]["url"].startswith(server)
 
 
+def test_the_base_url_can_come_from_the_environment(server: str) -> None:
+    env = {**_credentials(), "TWILIO_TASKROUTER_BASE_URL": server}
+    listed = subprocess.run(
+        _command("reservations", "list", "--workspace", WS, "--task", WT, "--limit", "1"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["sid"] == ALICE
+
+
 def test_fake_server_answers_any_http_client(server: str) -> None:
     url = f"{server}/v1/Workspaces/{WS}/Tasks/{WT}/Reservations"
     with httpx.Client() as http:
@@ -96,7 +124,7 @@ def test_fake_server_answers_any_http_client(server: str) -> None:
 def test_update_and_a_one_line_error(server: str) -> None:
     update = _run(
         *("reservations", "update", "--base-url", server, "--workspace", WS, "--task", WT, CAROL),
-        *("-p", "Instruction=conference", "-p", "From=+15550100", "--if-match", '"1"'),
+        *("-p", "Instruction=conference", "-p", "from=+15550100", "--if-match", "1"),  # 1 means "1"
     )
     missing = _run("reservations", "fetch", "--base-url", server, "--workspace", WS, "--task", WT, "WR" + "0" * 32)
     assert update.returncode == 0, update.stderr
@@ -146,18 +174,79 @@ def test_expected_errors_before_any_request(
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", DEFAULT_ACCOUNT_SID)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", DEFAULT_AUTH_TOKEN)
     update = ["reservations", "update", "--base-url", "http://127.0.0.1:9", "--workspace", WORKSPACE_SID]
-    assert main([*update, "--worker", "WK" + "1" * 32, RESERVATION_SID]) == 1
-    assert capsys.readouterr().err == "error: nothing to update: give --status or --param KEY=VALUE\n"
-    assert main([*update, "--task", TASK_SID, RESERVATION_SID, "-p", "Timeout=soon"]) == 1
-    assert capsys.readouterr().err == "error: invalid update: Timeout: expected a decimal integer, got 'soon'\n"
-    assert main([*update, "--task", TASK_SID, RESERVATION_SID, "-p", "Timeout"]) == 1
-    assert "KEY=VALUE" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as usage:
-        main(["reservations", "list", "--workspace", WORKSPACE_SID])
-    assert usage.value.code == 2
+    for argv, message in [
+        ([*update, "--worker", "WK" + "1" * 32, RESERVATION_SID], "nothing to update: give --status or -p/--param"),
+        (
+            [*update, "--task", TASK_SID, RESERVATION_SID, "-p", "Timeout=soon"],
+            "invalid update: Timeout: expected a decimal integer, got 'soon'",
+        ),
+        ([*update, "--task", TASK_SID, RESERVATION_SID, "-p", "Timeout"], "expected KEY=VALUE, got 'Timeout'"),
+        (["reservations", "list", "--workspace", WORKSPACE_SID], "one of the arguments --task --worker is required"),
+    ]:
+        with pytest.raises(SystemExit) as usage:
+            main(argv)
+        assert usage.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: taskrouter-async ")
+        assert message in err
 
 
 def test_the_worker_filter_is_for_task_reservations(capsys: pytest.CaptureFixture[str]) -> None:
     listing = ["reservations", "list", "--base-url", "http://127.0.0.1:9", "--workspace", WORKSPACE_SID]
-    assert main([*listing, "--worker", "WK" + "1" * 32, "--worker-sid", "WK" + "2" * 32]) == 1
-    assert capsys.readouterr().err == "error: --worker-sid filters task reservations only: give --task\n"
+    with pytest.raises(SystemExit) as usage:
+        main([*listing, "--worker", "WK" + "1" * 32, "--worker-sid", "WK" + "2" * 32])
+    assert usage.value.code == 2  # bad usage, as README says
+    assert capsys.readouterr().err.endswith("error: --worker-sid filters task reservations only: give --task\n")
+
+
+# --- issue 9, items 11 and 14: each failed before its fix ----------------------------------------------
+
+
+def test_unknown_keys_in_a_bulk_line_make_it_an_error_that_names_them(server: str) -> None:
+    def line(**fields: object) -> str:
+        return json.dumps({"workspace_sid": WS, "task_sid": WT, "reservation_sid": BOB, **fields})
+
+    stdin = "\n".join(
+        [
+            line(params={"ReservationStatus": "rejected"}, Etag='"7"'),  # a misspelt etag must not be dropped
+            line(params={"ReservationStatu": "rejected"}),
+            line(params={"ReservationStatus": "rejected"}, priority=1),
+        ]
+    )
+    result = _run("bulk-update", "--base-url", server, stdin=stdin + "\n")
+    results = {r["line"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert result.returncode == 1
+    assert [results[n]["ok"] for n in (1, 2, 3)] == [False, False, False]
+    assert results[1]["error"]["message"] == "unknown key 'Etag' (did you mean 'etag'?)"
+    assert "unknown update field 'ReservationStatu' (did you mean ReservationStatus?)" in results[2]["error"]["message"]
+    assert results[3]["error"]["message"] == "unknown key 'priority'"
+    fetched = _run("reservations", "fetch", "--base-url", server, "--workspace", WS, "--task", WT, BOB)
+    assert json.loads(fetched.stdout)["reservation_status"] == "pending", "nothing may be sent for such a line"
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    update = ["reservations", "update", "--workspace", WORKSPACE_SID, "--task", TASK_SID, RESERVATION_SID]
+    for argv, message in [
+        (["bulk-update", "--concurrency", "0"], "argument --concurrency: expected a whole number 1 or more, got '0'"),
+        ([*update, "-p", "Instruction"], "argument -p/--param: expected KEY=VALUE, got 'Instruction'"),
+    ]:
+        with pytest.raises(SystemExit) as usage:
+            main(argv)
+        assert usage.value.code == 2, argv
+        assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("table", [False, True], ids=["json-lines", "table"])
+def test_a_closed_stdout_ends_quietly(server: str, table: bool) -> None:
+    """``reservations list ... | head -1``: the reader is gone before the first line is written."""
+    args = ["reservations", "list", "--base-url", server, "--workspace", WS, "--task", WT, *(["--table"] * table)]
+    with subprocess.Popen(
+        _command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_credentials()
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read()
+        status = process.wait(timeout=60)
+    assert stderr == ""
+    assert status == 141  # 128 + SIGPIPE, as a shell reports a tool that stopped on a closed pipe

@@ -1,0 +1,174 @@
+"""Each command in two steps: ``prepare`` checks the command line and the environment (no I/O), then it runs.
+
+Checking first means bad usage exits 2 with the command's usage, and a missing credential or
+extra is one ``error:`` line, before any request is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from .._client import BASE_URL_ENV, AsyncTaskRouter, _is_loopback
+from .._converter import unstructure_reservation
+from .._demo import run_demo
+from .._models import Reservation
+from .._params import TaskReservationUpdate, WorkerReservationUpdate
+from ._bulk_update import run_bulk_update
+from ._fake_server import prepare_fake_server
+from ._inputs import CLIError, UsageError, credentials_from_env, update_params
+from ._output import needs_rich, write_json_line
+from ._parser import build_parser
+
+__all__ = ["prepare"]
+
+Command = Callable[[], Awaitable[int]]
+Printer = Callable[[AsyncIterator[Reservation]], Awaitable[None]]
+
+
+def prepare(args: argparse.Namespace) -> Command:
+    """The command to run, once its input has been checked; raises UsageError or CLIError."""
+    if args.command == "demo":
+        return _demo
+    if args.command == "completion":
+        return functools.partial(_completion, args.shell)
+    if args.command == "fake-server":
+        return prepare_fake_server(args)
+    # Usage first (exit 2), then the environment and the installed extras (exit 1).
+    if args.command == "list" and args.worker_sid is not None and args.task is None:
+        raise UsageError("--worker-sid filters task reservations only: give --task")
+    params = _update_params(args) if args.command == "update" else None
+    options = _client_options(args)
+    if args.command == "bulk-update":
+        return functools.partial(_bulk_update, args, options)
+    printer = _printer(args)
+    if args.command == "list":
+        return functools.partial(_list, args, options, printer)
+    if args.command == "fetch":
+        return functools.partial(_fetch, args, options, printer)
+    assert params is not None
+    return functools.partial(_update, args, options, printer, params)
+
+
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``AsyncTaskRouter`` arguments: credentials from the environment and a checked base URL, from
+    ``--base-url`` or else TWILIO_TASKROUTER_BASE_URL (checked here too, so its errors name the variable)."""
+    options: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
+    if args.base_url is not None:
+        options["base_url"] = _base_url(args.base_url, "--base-url", UsageError, args.allow_insecure_http)
+    elif os.environ.get(BASE_URL_ENV):
+        options["base_url"] = _base_url(os.environ[BASE_URL_ENV], BASE_URL_ENV, CLIError, args.allow_insecure_http)
+    return {**options, **credentials_from_env()}
+
+
+def _base_url(text: str, name: str, error: type[CLIError], allow_insecure_http: bool) -> str:
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise error(f"{name} is not a URL: {exc}") from None
+    if url.userinfo:
+        raise error(f"{name} must not carry credentials: they come from the TWILIO_* variables")
+    if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        raise error(f"{name} must be an http(s) URL such as http://127.0.0.1:8765, got {text!r}")
+    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+        raise error(
+            f"{name} {text} is plain http to a host that is not loopback: use https, "
+            "or add --allow-insecure-http if you mean it"
+        )
+    return text
+
+
+def _printer(args: argparse.Namespace) -> Printer:
+    if not args.table:
+        return _print_json_lines
+    try:
+        from ._table import print_table
+    except ImportError:
+        raise needs_rich("--table") from None
+    return functools.partial(print_table, by_task=args.task is not None, with_etag=args.command != "list")
+
+
+async def _print_json_lines(items: AsyncIterator[Reservation]) -> None:
+    async for reservation in items:
+        write_json_line(unstructure_reservation(reservation))
+
+
+async def _one(reservation: Reservation) -> AsyncIterator[Reservation]:
+    yield reservation
+
+
+def _resource(client: AsyncTaskRouter, args: argparse.Namespace) -> Any:
+    return client.task_reservations if args.task else client.worker_reservations
+
+
+async def _list(args: argparse.Namespace, options: dict[str, Any], printer: Printer) -> int:
+    async with AsyncTaskRouter(**options) as client:
+        by_worker: dict[str, Any] = {"worker_sid": args.worker_sid} if args.task else {}
+        items = _resource(client, args).list(
+            args.workspace,
+            args.task or args.worker,
+            reservation_status=args.status,
+            page_size=args.page_size,
+            limit=args.limit,
+            **by_worker,  # worker reservations take no worker filter
+        )
+        await printer(items)
+    return 0
+
+
+async def _fetch(args: argparse.Namespace, options: dict[str, Any], printer: Printer) -> int:
+    async with AsyncTaskRouter(**options) as client:
+        reservation = await _resource(client, args).fetch(args.workspace, args.task or args.worker, args.sid)
+    await printer(_one(reservation))
+    return 0
+
+
+def _update_params(args: argparse.Namespace) -> TaskReservationUpdate | WorkerReservationUpdate:
+    pairs: list[tuple[str, str]] = [("ReservationStatus", args.status)] if args.status else []
+    pairs += args.param
+    if not pairs:
+        raise UsageError("nothing to update: give --status or -p/--param KEY=VALUE")
+    try:
+        if args.task:
+            return update_params(pairs, TaskReservationUpdate)
+        return update_params(pairs, WorkerReservationUpdate)
+    except ValueError as exc:
+        raise UsageError(f"invalid update: {exc}") from None
+
+
+async def _update(
+    args: argparse.Namespace,
+    options: dict[str, Any],
+    printer: Printer,
+    params: TaskReservationUpdate | WorkerReservationUpdate,
+) -> int:
+    async with AsyncTaskRouter(**options) as client:
+        reservation = await _resource(client, args).update(
+            args.workspace, args.task or args.worker, args.sid, params, etag=args.if_match
+        )
+    await printer(_one(reservation))
+    return 0
+
+
+async def _bulk_update(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    async with AsyncTaskRouter(**options) as client:
+        return await run_bulk_update(client, args.file, concurrency=args.concurrency, dry_run=args.dry_run)
+
+
+async def _demo() -> int:
+    await run_demo(print)
+    return 0
+
+
+async def _completion(shell: str) -> int:
+    try:
+        import shtab
+    except ImportError:
+        raise CLIError("completion needs shtab: pip install 'taskrouter-async[cli]'") from None
+    print(shtab.complete(build_parser(file_completion=shtab.FILE), shell=shell))
+    return 0

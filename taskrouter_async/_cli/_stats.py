@@ -1,0 +1,104 @@
+"""A bulk run's numbers (kept by ``bulk-update``, drawn by the progress display) and the summary text.
+
+Nothing here needs rich: the summary is printed at the end (or on Ctrl-C) whether or not a
+progress display was drawn.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+
+from .._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    TaskRouterError,
+)
+
+__all__ = ["INVALID_INPUT", "BulkStats", "failure_kind", "failures_text", "summary"]
+
+#: The failure kind of an input line that could not be sent (not JSON, an unknown key, a bad value).
+INVALID_INPUT = "invalid input"
+
+
+@attrs.define(kw_only=True)
+class BulkStats:
+    """Counts for one ``bulk-update`` run; the command updates them, the display and the summary read them."""
+
+    #: Input lines to do (blank lines do not count); ``None`` when reading standard input.
+    total: int | None
+    #: Items the bulk runs have taken from the input (sent, or about to be).
+    started: int = 0
+    #: Results of those items, successes and failures.
+    finished: int = 0
+    #: Requests on the wire now, retries included (the runs' own count).
+    requests_in_flight: int = 0
+    succeeded: int = 0
+    #: Failures by kind (``failure_kind``), input lines that could not be sent included.
+    failures: Counter[str] = attrs.field(factory=Counter)
+    #: The current limit on updates in flight (lowered after 429s), and the most it may be.
+    concurrency: int
+    max_concurrency: int
+    #: 429 answers so far: each one made a request wait (Retry-After or back-off) before a retry.
+    rate_limited: int = 0
+    #: Updates waiting for a shared rate-limit budget; ``None`` (not shown) when no such limit is set.
+    waiting_for_budget: int | None = None
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def done(self) -> int:
+        """Lines with a result: sent ones that finished, and lines that could not be sent."""
+        return self.succeeded + self.failed
+
+    @property
+    def unfinished(self) -> int:
+        """Items started and not finished: on the wire, or waiting for a slot or to retry."""
+        return self.started - self.finished
+
+    @property
+    def waiting(self) -> int:
+        """Started items with no request on the wire: waiting for a slot (the limit) or to retry."""
+        return max(self.unfinished - self.requests_in_flight, 0)
+
+
+def failure_kind(error: TaskRouterError | None) -> str:
+    """How a failure is counted: ``HTTP 412 code 20412``, ``HTTP 503``, ``timeout``, ``connection``..."""
+    if isinstance(error, APIStatusError):
+        return f"HTTP {error.status_code}" + (f" code {error.code}" if error.code is not None else "")
+    if isinstance(error, APITimeoutError):
+        return "timeout"
+    if isinstance(error, APIConnectionError):
+        return "connection"
+    if isinstance(error, APIResponseValidationError):
+        return "bad response"
+    return INVALID_INPUT
+
+
+def failures_text(failures: Counter[str]) -> str:
+    """``HTTP 412 code 20412: 2, timeout: 1``, most frequent first (then by name, so the order is stable)."""
+    ordered = sorted(failures.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{kind}: {count:,}" for kind, count in ordered if count)
+
+
+def summary(stats: BulkStats, *, elapsed: float, interrupted: bool) -> str:
+    """What a run did, for stderr: done, failures by kind, elapsed time and rate; on Ctrl-C, what was left."""
+    rate = f"{stats.done / elapsed:,.0f}/s" if elapsed > 0 else "-"
+    of_total = f" of {stats.total:,}" if stats.total is not None else ""
+    head = "Interrupted" if interrupted else "Done"
+    lines = [f"{head}: {stats.done:,}{of_total} updates in {elapsed:,.1f} s ({rate})", f"  ok      {stats.succeeded:,}"]
+    lines.append(f"  failed  {stats.failed:,}" + (f" ({failures_text(stats.failures)})" if stats.failed else ""))
+    if stats.rate_limited:
+        lines.append(f"  429s    {stats.rate_limited:,} (rate limited: the run slowed down and retried)")
+    if interrupted and stats.unfinished:
+        lines.append(
+            f"  stopped {stats.unfinished:,} under way: they may or may not have been applied (fetch them to know)"
+        )
+    if interrupted and stats.total is not None:
+        lines.append(f"  unsent  {max(stats.total - stats.done - stats.unfinished, 0):,}")
+    return "\n".join(lines)
