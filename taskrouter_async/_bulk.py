@@ -19,7 +19,7 @@ import attrs
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import TaskRouterError, ValidationError
+from ._errors import APIStatusError, RateLimitError, TaskRouterError, ValidationError
 from ._models import Reservation
 from ._params import ReservationUpdate
 
@@ -114,6 +114,7 @@ class _AdaptiveLimit:
         self.limiter.total_tokens = max(1, self.current // 2)
 
     def succeeded(self) -> None:
+        """A request the API answered without a 429 (an error status included): additive increase."""
         current = self.current
         if current >= self.maximum:
             return
@@ -137,11 +138,12 @@ class BulkRun(Generic[R, U]):
     """A running ``update_many``: ``async with`` starts it and gives the results; leaving stops it.
 
     At most ``concurrency`` requests are in flight, each attempt (retries included) holding a slot,
-    and at most ``concurrency`` items are read ahead of their results being handed out. 429 handling, AIMD:
-    a 429 halves the limit (minimum 1), once per round of requests (a 429 answering a request
-    sent before the last halving does not halve again); then every ``limit`` successes raise it by
-    one, back up to ``concurrency``. The client's own retries (with Retry-After) still apply
-    to each request.
+    and at most ``concurrency`` items are read ahead of their results being handed out.
+
+    429 handling, AIMD: a 429 halves the limit (minimum 1), once per round of requests (a 429
+    answering a request sent before the last halving does not halve again); then every ``limit``
+    answers that are not 429s (successes, and errors such as 412) raise it by one, back up to
+    ``concurrency``. The client's own retries (with Retry-After) still apply to each request.
     """
 
     def __init__(
@@ -238,6 +240,8 @@ class BulkRun(Generic[R, U]):
         try:
             reservation = await self._reservations._send_update(request, gate=limit, on_rate_limited=rate_limited)
         except TaskRouterError as exc:
+            if isinstance(exc, APIStatusError) and not isinstance(exc, RateLimitError):
+                limit.succeeded()  # answered without a 429 (a 404, a 412...): the API had room for it
             return BulkResult(index=index, item=item, error=exc)
         except Exception as exc:
             return _Failure(exc)

@@ -165,7 +165,9 @@ class Pipeline:
             if gate is not None:
                 await gate.acquire()
             try:
-                status, response_headers, content = await self._attempt(method, url, headers, body)
+                status, response_headers, content = await self.engine.exchange(
+                    method, url, headers, body, settings.timeout, settings.attempt_deadline
+                )
             except httpx.TransportError as exc:
                 error_type = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
                 request = _request(method, url, headers, body)
@@ -206,17 +208,6 @@ class Pipeline:
             delay = wait if wait is not None else backoff(attempt - 1)
             logger.debug("%s %s failed (attempt %d): %s; retrying in %.2fs", method, _path(url), attempt, error, delay)
             await anyio.sleep(delay)
-
-    async def _attempt(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        """One try within the attempt deadline: httpx times each phase (and each read) on its own,
-        so a server that drips a byte at a time could otherwise hold a call forever."""
-        settings = self.settings
-        deadline = settings.attempt_deadline
-        with anyio.move_on_after(deadline):
-            return await self.engine.exchange(method, url, headers, body, settings.timeout)
-        raise httpx.ReadTimeout(f"no complete response within the {deadline}s attempt deadline")
 
 
 def _same_origin(url: str, base_url: str) -> bool:

@@ -403,9 +403,9 @@ def _recording_exchange(method: Any) -> Any:
     """An engine's ``exchange`` recording the request it sends, as an httpx.Request (engines that build none)."""
 
     @functools.wraps(method)
-    async def exchange(self: Any, verb: str, url: str, headers: Any, body: bytes | None, timeout: Any) -> Any:
+    async def exchange(self: Any, verb: str, url: str, headers: Any, body: bytes | None, *timeouts: Any) -> Any:
         try:
-            return await method(self, verb, url, headers, body, timeout)
+            return await method(self, verb, url, headers, body, *timeouts)
         finally:
             _record(httpx.Request(verb, url, headers=headers, content=body))
 

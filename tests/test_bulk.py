@@ -20,6 +20,7 @@ from taskrouter_async import (
     BulkUpdate,
     ConflictError,
     NotFoundError,
+    PreconditionFailedError,
     RateLimitError,
     TaskReservation,
     TaskReservationUpdate,
@@ -458,3 +459,24 @@ async def test_after_a_429_retries_wait_for_a_slot_too() -> None:
     async with make_client(api, max_retries=6) as client:
         results = await client.task_reservations.update_all(updates(64), concurrency=32)
     assert [r.error for r in results if not r.ok] == []
+
+
+async def test_the_limit_grows_back_on_answers_that_are_errors_too() -> None:
+    """After a 429 round, answers such as 412 show the API has room again: the limit must not stay low."""
+    first_round: set[int] = set()
+
+    async def throttled_then_stale(request: httpx.Request) -> httpx.Response:
+        i = index_of(request)
+        if i < 8 and i not in first_round:
+            first_round.add(i)
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": 20429, "message": "slow down"})
+        return httpx.Response(412, json={"code": 20412, "message": "stale etag"})
+
+    limit_seen: list[int] = []
+    async with make_client(FakeAPI(throttled_then_stale), max_retries=3) as client:
+        results = await client.task_reservations.update_all(
+            updates(200), concurrency=8, on_progress=lambda p: limit_seen.append(p.concurrency)
+        )
+    assert all(isinstance(r.error, PreconditionFailedError) for r in results)
+    assert min(limit_seen) < 8
+    assert limit_seen[-1] == 8

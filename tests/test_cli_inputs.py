@@ -200,3 +200,14 @@ def test_table_without_rich_says_what_to_install(
         monkeypatch.setitem(sys.modules, name, None)  # as if the cli extra were not installed
     assert main([*FETCH, "--table", "--base-url", "http://127.0.0.1:9"]) == 1
     assert capsys.readouterr().err == "error: --table needs rich: pip install 'taskrouter-async[cli]'\n"
+
+
+def test_engine_auto_is_the_fast_engine_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taskrouter_async._cli import _commands
+
+    assert _commands._engine("auto") == "aiohttp"  # the test extra installs it
+    assert _commands._engine("httpx") == "httpx"
+    monkeypatch.setattr(_commands.importlib.util, "find_spec", lambda name: None)
+    assert _commands._engine("auto") == "httpx"
+    with pytest.raises(_commands.CLIError, match=r"taskrouter-async\[aiohttp\]"):
+        _commands._engine("aiohttp")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -58,12 +59,22 @@ def prepare(args: argparse.Namespace) -> Command:
 def _client_options(args: argparse.Namespace) -> dict[str, Any]:
     """``AsyncTaskRouter`` arguments: credentials from the environment and a checked base URL, from
     ``--base-url`` or else TWILIO_TASKROUTER_BASE_URL (checked here too, so its errors name the variable)."""
-    options: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http}
+    options: dict[str, Any] = {"allow_insecure_http": args.allow_insecure_http, "engine": _engine(args.engine)}
     if args.base_url is not None:
         options["base_url"] = _base_url(args.base_url, "--base-url", UsageError, args.allow_insecure_http)
     elif os.environ.get(BASE_URL_ENV):
         options["base_url"] = _base_url(os.environ[BASE_URL_ENV], BASE_URL_ENV, CLIError, args.allow_insecure_http)
     return {**options, **credentials_from_env()}
+
+
+def _engine(choice: str) -> str:
+    """``--engine``: ``auto`` is the aiohttp engine when its extra is installed (the CLI runs on asyncio)."""
+    installed = importlib.util.find_spec("aiohttp") is not None
+    if choice == "auto":
+        return "aiohttp" if installed else "httpx"
+    if choice == "aiohttp" and not installed:
+        raise CLIError("--engine aiohttp needs the aiohttp extra: pip install 'taskrouter-async[aiohttp]'")
+    return choice
 
 
 def _base_url(text: str, name: str, error: type[CLIError], allow_insecure_http: bool) -> str:

@@ -37,6 +37,12 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     api = argparse.ArgumentParser(add_help=False)
     api.add_argument("--base-url", metavar="URL", help="API base URL (default: Twilio's); e.g. a fake-server's")
     api.add_argument(
+        "--engine",
+        choices=("auto", "httpx", "aiohttp"),
+        default="auto",
+        help="HTTP engine (default auto: aiohttp, the faster one, when the [aiohttp] extra is installed)",
+    )
+    api.add_argument(
         "--allow-insecure-http", action="store_true", help="allow plain http to a --base-url that is not loopback"
     )
 

@@ -41,5 +41,5 @@ def open_engine(
             raise ImportError(
                 "engine='aiohttp' needs the aiohttp extra: pip install 'taskrouter-async[aiohttp]'"
             ) from exc
-        return AiohttpEngine(limits, ssl_context, proxy)
+        return AiohttpEngine(origin, limits, ssl_context, proxy)
     return HttpcoreEngine(origin, limits, ssl_context, proxy)

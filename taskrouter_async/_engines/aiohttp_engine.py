@@ -23,9 +23,10 @@ import aiohttp
 import aiohttp.http_exceptions
 import httpx
 import sniffio
+import yarl
 
 from . import base
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped
+from .base import EngineClosed, Exchange, UnreadableBody, deadline_exceeded, read_capped
 
 __all__ = ["AiohttpEngine"]
 
@@ -49,12 +50,22 @@ async def _no_hidden_retry(
         raise _BrokeAfterSending(exc) from exc
 
 
+#: aiohttp re-sends only idempotent methods; a POST (every update) skips the middleware and its cost.
+_RETRIED_BY_AIOHTTP = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+_NO_HIDDEN_RETRY = (_no_hidden_retry,)
+
+
 class AiohttpEngine:
     """One aiohttp session for one origin, opened on first use inside the running event loop."""
 
     name = "aiohttp"
 
-    def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None, proxy: str | None) -> None:
+    def __init__(
+        self, origin: str, limits: httpx.Limits, ssl_context: ssl.SSLContext | None, proxy: str | None
+    ) -> None:
+        parsed = yarl.URL(origin)
+        self._origin = origin
+        self._scheme, self._host, self._port = parsed.scheme, parsed.raw_host, parsed.explicit_port
         self._limits = limits
         self._ssl_context = ssl_context
         self._proxy = proxy
@@ -62,7 +73,7 @@ class AiohttpEngine:
         #: Requests allowed in flight: waiting here is the pool timeout, which aiohttp folds into connecting.
         self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections else None
         self.closed = False
-        self._timeout_for: tuple[httpx.Timeout, aiohttp.ClientTimeout] | None = None
+        self._timeout_for: tuple[httpx.Timeout, float | None, aiohttp.ClientTimeout] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if sniffio.current_async_library() != "asyncio":
@@ -76,7 +87,6 @@ class AiohttpEngine:
         self._session = aiohttp.ClientSession(
             connector=connector,
             proxy=self._proxy,
-            middlewares=(_no_hidden_retry,),
             # The pipeline sends the same headers on every engine: no compression asked for, no cookies kept.
             skip_auto_headers=("Accept-Encoding",),
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -84,22 +94,37 @@ class AiohttpEngine:
         )
         return self._session
 
-    def _client_timeout(self, timeout: httpx.Timeout) -> aiohttp.ClientTimeout:
-        """aiohttp's form of the connect and read timeouts (the pool timeout is ``_slot``'s).
-
-        aiohttp has no write timeout; the pipeline's per-attempt deadline bounds a stalled write.
-        """
+    def _client_timeout(self, timeout: httpx.Timeout, deadline: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp's form of the timeouts: the attempt deadline is its ``total`` (reading the body included),
+        then connect and each read. The pool timeout is the slots'. aiohttp has no write timeout: the
+        deadline bounds a stalled write."""
         cached = self._timeout_for
-        if cached is not None and cached[0] is timeout:
-            return cached[1]
+        if cached is not None and cached[0] is timeout and cached[1] == deadline:
+            return cached[2]
         converted = aiohttp.ClientTimeout(
-            total=None, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
+            total=deadline, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
         )
-        self._timeout_for = (timeout, converted)
+        self._timeout_for = (timeout, deadline, converted)
         return converted
 
+    def _url(self, url: str) -> yarl.URL:
+        """The URL as yarl's object, built from its parts: the pipeline's URLs are on our origin and already
+        encoded, so yarl need not parse and re-quote each one (every reservation SID is a new URL)."""
+        if not url.startswith(self._origin):
+            return yarl.URL(url)
+        path, _, query = url[len(self._origin) :].partition("?")
+        return yarl.URL.build(
+            scheme=self._scheme, host=self._host or "", port=self._port, path=path, query_string=query, encoded=True
+        )
+
     async def exchange(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
+        deadline: float | None,
     ) -> Exchange:
         if self.closed:
             raise EngineClosed
@@ -108,14 +133,20 @@ class AiohttpEngine:
         if slots is not None:
             if slots.locked():
                 try:
-                    await asyncio.wait_for(slots.acquire(), timeout.pool)
+                    await asyncio.wait_for(slots.acquire(), phase_timeouts.pool)
                 except asyncio.TimeoutError:
-                    raise httpx.PoolTimeout(f"no free connection within {timeout.pool}s") from None
+                    raise httpx.PoolTimeout(f"no free connection within {phase_timeouts.pool}s") from None
             else:
                 await slots.acquire()  # free: returns at once
         try:
             response = await session.request(
-                method, url, headers=headers, data=body, allow_redirects=False, timeout=self._client_timeout(timeout)
+                method,
+                self._url(url),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=self._client_timeout(phase_timeouts, deadline),
+                middlewares=_NO_HIDDEN_RETRY if method in _RETRIED_BY_AIOHTTP else (),
             )
             try:
                 status, response_headers = response.status, response.headers
@@ -141,6 +172,8 @@ class AiohttpEngine:
             raise _httpx_error(exc) from exc
         except _BrokeAfterSending as exc:
             raise httpx.ReadError(str(exc)) from exc.cause
+        except asyncio.TimeoutError:  # aiohttp's total timeout: the attempt deadline
+            raise deadline_exceeded(deadline) from None
         finally:
             if slots is not None:
                 slots.release()

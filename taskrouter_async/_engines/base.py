@@ -1,20 +1,31 @@
 """What every HTTP engine promises the pipeline: move bytes, cap the body, say whether a failure was sent.
 
 An engine knows nothing of TaskRouter: it gets a method, an absolute URL on the client's own
-origin, ready-made headers, a body and the phase timeouts, and returns the status, the headers
-(a case-insensitive mapping) and the whole body. Failures are reported as ``httpx.TransportError``
-subclasses, which tell the retry layer whether the request may have reached the server
-(see ``_retry.was_sent``). Checks, encoding, retries and error classification stay in the pipeline.
+origin, ready-made headers, a body, the phase timeouts and a deadline for the whole attempt, and
+returns the status, the headers (a case-insensitive mapping) and the whole body. Failures are
+reported as ``httpx.TransportError`` subclasses, which tell the retry layer whether the request
+may have reached the server (see ``_retry.was_sent``). Checks, encoding, retries and error
+classification stay in the pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Protocol
 
+import anyio
 import httpx
 
-__all__ = ["MAX_RESPONSE_BYTES", "Engine", "EngineClosed", "Exchange", "UnreadableBody", "read_capped"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "Engine",
+    "EngineClosed",
+    "Exchange",
+    "UnreadableBody",
+    "deadline_exceeded",
+    "read_capped",
+    "within_deadline",
+]
 
 #: A response body larger than this is refused rather than held in memory.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -41,9 +52,20 @@ class Engine(Protocol):
     closed: bool
 
     async def exchange(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
+        deadline: float | None,
     ) -> Exchange:
-        """Send one request and read the whole (capped) response; raise ``httpx.TransportError`` on failure."""
+        """Send one request and read the whole (capped) response within ``deadline`` seconds (``None``: no
+        bound); raise ``httpx.TransportError`` on failure, ``deadline_exceeded(deadline)`` past the deadline.
+
+        httpx and aiohttp time each phase (and each read) on their own, so a server that drips a byte
+        at a time could otherwise hold an attempt forever.
+        """
         ...
 
     async def aclose(self) -> None:
@@ -53,6 +75,18 @@ class Engine(Protocol):
 
 class EngineClosed(Exception):
     """The client was closed: no request can be sent any more."""
+
+
+def deadline_exceeded(deadline: float | None) -> httpx.ReadTimeout:
+    """What every engine raises when an attempt outlives its deadline (the request may have been sent)."""
+    return httpx.ReadTimeout(f"no complete response within the {deadline}s attempt deadline")
+
+
+async def within_deadline(work: Awaitable[Exchange], deadline: float | None) -> Exchange:
+    """``work``, cancelled at ``deadline`` seconds: for engines without a deadline of their own."""
+    with anyio.move_on_after(deadline):
+        return await work
+    raise deadline_exceeded(deadline)
 
 
 async def read_capped(chunks: AsyncIterator[bytes], status: int, headers: Mapping[str, str]) -> bytes:

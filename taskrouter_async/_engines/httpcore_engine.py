@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import httpcore
 import httpx
 
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped
+from .base import EngineClosed, Exchange, UnreadableBody, read_capped, within_deadline
 
 __all__ = ["CONNECTIONS_PER_POOL", "HttpcoreEngine"]
 
@@ -91,6 +91,17 @@ class HttpcoreEngine:
         return min(range(count), key=lambda i: busy[i] - capacity[i])
 
     async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
+        deadline: float | None,
+    ) -> Exchange:
+        return await within_deadline(self._exchange(method, url, headers, body, phase_timeouts), deadline)
+
+    async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
     ) -> Exchange:
         if self.closed:

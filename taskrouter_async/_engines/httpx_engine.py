@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped
+from .base import EngineClosed, Exchange, UnreadableBody, read_capped, within_deadline
 
 __all__ = ["HttpxEngine"]
 
@@ -46,6 +46,17 @@ class HttpxEngine:
         return response
 
     async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
+        deadline: float | None,
+    ) -> Exchange:
+        return await within_deadline(self._exchange(method, url, headers, body, phase_timeouts), deadline)
+
+    async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
     ) -> Exchange:
         if self.closed:
