@@ -10,7 +10,7 @@ classification stay in the pipeline.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 import anyio
@@ -18,13 +18,13 @@ import httpx
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
+    "DeadlineByAnyio",
     "Engine",
     "EngineClosed",
     "Exchange",
     "UnreadableBody",
     "deadline_exceeded",
     "read_capped",
-    "within_deadline",
 ]
 
 #: A response body larger than this is refused rather than held in memory.
@@ -82,11 +82,26 @@ def deadline_exceeded(deadline: float | None) -> httpx.ReadTimeout:
     return httpx.ReadTimeout(f"no complete response within the {deadline}s attempt deadline")
 
 
-async def within_deadline(work: Awaitable[Exchange], deadline: float | None) -> Exchange:
-    """``work``, cancelled at ``deadline`` seconds: for engines without a deadline of their own."""
-    with anyio.move_on_after(deadline):
-        return await work
-    raise deadline_exceeded(deadline)
+class DeadlineByAnyio:
+    """For engines with no deadline of their own: ``exchange`` is ``_exchange`` cancelled at the deadline."""
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
+        deadline: float | None,
+    ) -> Exchange:
+        with anyio.move_on_after(deadline):
+            return await self._exchange(method, url, headers, body, phase_timeouts)
+        raise deadline_exceeded(deadline)
+
+    async def _exchange(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, phase_timeouts: httpx.Timeout
+    ) -> Exchange:
+        raise NotImplementedError
 
 
 async def read_capped(chunks: AsyncIterator[bytes], status: int, headers: Mapping[str, str]) -> bytes:

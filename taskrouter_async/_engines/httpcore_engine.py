@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import httpcore
 import httpx
 
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped, within_deadline
+from .base import DeadlineByAnyio, EngineClosed, Exchange, UnreadableBody, read_capped
 
 __all__ = ["CONNECTIONS_PER_POOL", "HttpcoreEngine"]
 
@@ -45,7 +45,7 @@ def split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-class HttpcoreEngine:
+class HttpcoreEngine(DeadlineByAnyio):
     """Several small httpcore pools sharing one connection limit, for one origin."""
 
     name = "httpx"
@@ -89,17 +89,6 @@ class HttpcoreEngine:
                 self._next = (index + 1) % count
                 return index
         return min(range(count), key=lambda i: busy[i] - capacity[i])
-
-    async def exchange(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        phase_timeouts: httpx.Timeout,
-        deadline: float | None,
-    ) -> Exchange:
-        return await within_deadline(self._exchange(method, url, headers, body, phase_timeouts), deadline)
 
     async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout

@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
-from .base import EngineClosed, Exchange, UnreadableBody, read_capped, within_deadline
+from .base import DeadlineByAnyio, EngineClosed, Exchange, UnreadableBody, read_capped
 
 __all__ = ["HttpxEngine"]
 
 
-class HttpxEngine:
+class HttpxEngine(DeadlineByAnyio):
     """Sends through ``AsyncClient.send`` or straight to an ``httpx.AsyncBaseTransport``."""
 
     name = "httpx"
@@ -44,17 +44,6 @@ class HttpxEngine:
         response = await self._transport.handle_async_request(request)
         response.request = request
         return response
-
-    async def exchange(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        phase_timeouts: httpx.Timeout,
-        deadline: float | None,
-    ) -> Exchange:
-        return await within_deadline(self._exchange(method, url, headers, body, phase_timeouts), deadline)
 
     async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout

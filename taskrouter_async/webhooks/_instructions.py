@@ -14,9 +14,10 @@ Answering ``{}`` instead defers the decision to a later REST update
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ParamSpec
 
 import attrs
 
@@ -24,6 +25,8 @@ from .._converter import wire_name
 from .._enums import ReservationStatus
 from .._errors import ValidationError
 from .._params import ReservationUpdate, TaskReservationUpdate
+
+Arguments = ParamSpec("Arguments")
 
 __all__ = [
     "INSTRUCTION_KEYS",
@@ -156,63 +159,22 @@ def conference(
     )
 
 
-def dequeue(
-    *,
-    dequeue_from: str,
-    dequeue_to: str | None = None,
-    dequeue_post_work_activity_sid: str | None = None,
-    dequeue_record: bool | str | None = None,
-    dequeue_timeout: int | None = None,
-    dequeue_status_callback_url: str | None = None,
-    dequeue_status_callback_event: Iterable[str] | None = None,
-) -> AssignmentInstruction:
-    """Accept and bridge the queued call to the worker, with ``TaskReservationUpdate.dequeue``'s arguments."""
-    return AssignmentInstruction(
-        params=TaskReservationUpdate.dequeue(
-            dequeue_from=dequeue_from,
-            dequeue_to=dequeue_to,
-            dequeue_post_work_activity_sid=dequeue_post_work_activity_sid,
-            dequeue_record=dequeue_record,
-            dequeue_timeout=dequeue_timeout,
-            dequeue_status_callback_url=dequeue_status_callback_url,
-            dequeue_status_callback_event=dequeue_status_callback_event,
-        )
-    )
+def _answering_with(helper: Callable[Arguments, TaskReservationUpdate]) -> Callable[Arguments, AssignmentInstruction]:
+    """An instruction builder taking exactly the REST helper's arguments, checked by the same validators."""
+
+    @functools.wraps(helper)
+    def build(*args: Arguments.args, **kwargs: Arguments.kwargs) -> AssignmentInstruction:
+        return AssignmentInstruction(params=helper(*args, **kwargs))
+
+    return build
 
 
-def call(
-    *,
-    call_from: str,
-    call_url: str,
-    call_to: str | None = None,
-    call_accept: bool | None = None,
-    call_record: bool | str | None = None,
-    call_timeout: int | None = None,
-    call_status_callback_url: str | None = None,
-) -> AssignmentInstruction:
-    """Call the worker and run the TwiML at ``call_url``, with ``TaskReservationUpdate.call``'s arguments."""
-    return AssignmentInstruction(
-        params=TaskReservationUpdate.call(
-            call_from=call_from,
-            call_url=call_url,
-            call_to=call_to,
-            call_accept=call_accept,
-            call_record=call_record,
-            call_timeout=call_timeout,
-            call_status_callback_url=call_status_callback_url,
-        )
-    )
-
-
-def redirect(
-    *, redirect_call_sid: str, redirect_url: str, redirect_accept: bool | None = None
-) -> AssignmentInstruction:
-    """Redirect the queued call to new TwiML, with ``TaskReservationUpdate.redirect``'s arguments."""
-    return AssignmentInstruction(
-        params=TaskReservationUpdate.redirect(
-            redirect_call_sid=redirect_call_sid, redirect_url=redirect_url, redirect_accept=redirect_accept
-        )
-    )
+#: Accept and bridge the queued call to the worker: ``TaskReservationUpdate.dequeue``'s arguments.
+dequeue = _answering_with(TaskReservationUpdate.dequeue)
+#: Call the worker and run the TwiML at ``call_url``: ``TaskReservationUpdate.call``'s arguments.
+call = _answering_with(TaskReservationUpdate.call)
+#: Send the call to the TwiML at ``redirect_url``: ``TaskReservationUpdate.redirect``'s arguments.
+redirect = _answering_with(TaskReservationUpdate.redirect)
 
 
 def _instruction_of(params: ReservationUpdate) -> str:
