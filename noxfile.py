@@ -1,5 +1,5 @@
-"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``fuzz``, ``signatures``, ``soak``, ``ratelimit``,
-``bench``."""
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``quick``, ``docs``, ``fuzz``, ``signatures``,
+``soak``, ``ratelimit`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,25 @@ def tests(session: nox.Session) -> None:
     """The test suite on every Python that is installed (missing ones are skipped)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The suite without the long runs: no fault-injection soak, no fuzzing, no Hypothesis properties,
+    no differential webhook-signature cases.
+
+    Hypothesis's pytest plugin marks every ``@given`` test ``hypothesis``; soak, fuzz and signature
+    tests carry their own markers. The default ``pytest`` run still includes all of them.
+    """
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not (soak or fuzz or hypothesis or signatures)", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/; warnings (broken links, docstring problems) fail the build."""
+    session.install("-e", ".[docs]", "ruff")  # mkdocstrings formats the signatures with ruff when it can
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session
