@@ -16,9 +16,12 @@ import anyio
 import pytest
 from rich.console import Console
 
-from taskrouter_async import AsyncTaskRouter
+from taskrouter_async import AsyncTaskRouter, RateLimit
 from taskrouter_async._cli import _bulk_update
 from taskrouter_async._cli._bulk_update import run_bulk_update
+from taskrouter_async._cli._commands import _rate_limit
+from taskrouter_async._cli._inputs import UsageError
+from taskrouter_async._cli._parser import build_parser
 from taskrouter_async._cli._progress import BulkProgressDisplay
 from taskrouter_async._cli._stats import BulkStats
 from taskrouter_async.testing import FakeTaskRouter
@@ -236,3 +239,26 @@ async def test_lines_are_read_in_chunks_whatever_their_boundaries(
     finally:
         os.close(fd)
     assert lines == [(1, '{"a": "été"}\r'), (4, '{"b": \ufffd}'), (5, '{"last": "no newline"}')]
+
+
+async def test_rate_shows_budget_waits_on_the_display_and_in_the_summary(
+    fake: FakeTaskRouter, tmp_path: Path, displays: list[BulkProgressDisplay], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "in.jsonl", line(fake, 0), line(fake, 1), line(fake, 2))
+    async with fake.connect(max_retries=0, rate_limit=RateLimit(rate=10)) as client:
+        assert await run_bulk_update(client, path, concurrency=3, dry_run=False) == 0
+    assert "waiting for budget" in text_of(displays[0])
+    assert "  budget  held the run back" in capsys.readouterr().err
+
+
+def test_rate_flags_become_the_clients_rate_limit() -> None:
+    parser = build_parser()
+    args = parser.parse_args(
+        ["bulk-update", "in.jsonl", "--rate", "25", "--rate-limit-url", "redis://127.0.0.1:6379/0"]
+    )
+    assert _rate_limit(args) == {"rate_limit": RateLimit(rate=25, storage_url="redis://127.0.0.1:6379/0")}
+    assert _rate_limit(parser.parse_args(["bulk-update", "in.jsonl"])) == {}
+    with pytest.raises(UsageError, match="give --rate too"):
+        _rate_limit(parser.parse_args(["bulk-update", "in.jsonl", "--rate-limit-url", "redis://127.0.0.1:6379/0"]))
+    with pytest.raises(UsageError, match="--rate-limit-url"):
+        _rate_limit(parser.parse_args(["bulk-update", "in.jsonl", "--rate", "5", "--rate-limit-url", "ftp://x"]))

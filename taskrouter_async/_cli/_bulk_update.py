@@ -273,10 +273,16 @@ class _BulkRun:
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})
 
     def poll(self) -> None:
-        """Copy the runs' live figures into the stats: requests in flight, 429s, the limit of the kinds in use."""
+        """Copy the runs' live figures into the stats: requests in flight, 429s, the limit of the kinds in use,
+        and the ``--rate`` budget's waits."""
         progress = {kind: run.progress for kind, run in self.runs.items()}
         self.stats.rate_limited = sum(p.rate_limited for p in progress.values())
         self.stats.requests_in_flight = sum(p.in_flight for p in progress.values())
+        budget = self.client.rate_limit_stats
+        if budget is not None:
+            self.stats.waiting_for_budget = budget.waiting
+            self.stats.held_by_budget = budget.throttled_seconds
+            self.stats.budget_fallback = budget.using_fallback
         in_use = [p for kind, p in progress.items() if self.sent[kind]]
         if in_use:
             self.stats.concurrency = sum(p.concurrency for p in in_use)

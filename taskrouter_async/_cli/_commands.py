@@ -18,8 +18,10 @@ import httpx
 from .._client import BASE_URL_ENV, AsyncTaskRouter, _is_loopback
 from .._converter import unstructure_reservation
 from .._demo import run_demo
+from .._errors import ValidationError
 from .._models import Reservation
 from .._params import TaskReservationUpdate, WorkerReservationUpdate
+from .._ratelimit import RateLimit
 from ._bulk_update import run_bulk_update
 from ._fake_server import prepare_fake_server
 from ._inputs import CLIError, UsageError, credentials_from_env, update_params
@@ -46,7 +48,7 @@ def prepare(args: argparse.Namespace) -> Command:
     params = _update_params(args) if args.command == "update" else None
     options = _client_options(args)
     if args.command == "bulk-update":
-        return functools.partial(_bulk_update, args, options)
+        return functools.partial(_bulk_update, args, {**options, **_rate_limit(args)})
     printer = _printer(args)
     if args.command == "list":
         return functools.partial(_list, args, options, printer)
@@ -65,6 +67,18 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
     elif os.environ.get(BASE_URL_ENV):
         options["base_url"] = _base_url(os.environ[BASE_URL_ENV], BASE_URL_ENV, CLIError, args.allow_insecure_http)
     return {**options, **credentials_from_env()}
+
+
+def _rate_limit(args: argparse.Namespace) -> dict[str, Any]:
+    """``--rate`` and ``--rate-limit-url`` as the client's ``rate_limit=``; bad values are usage errors."""
+    if args.rate is None:
+        if args.rate_limit_url is not None:
+            raise UsageError("--rate-limit-url shares a --rate budget: give --rate too")
+        return {}
+    try:
+        return {"rate_limit": RateLimit(rate=args.rate, storage_url=args.rate_limit_url)}
+    except ValidationError as exc:
+        raise UsageError(f"--rate-limit-url: {exc}") from None
 
 
 def _engine(choice: str) -> str:

@@ -103,6 +103,17 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         help=f"updates in flight at once, for task and for worker reservations (default {DEFAULT_CONCURRENCY})",
     )
     bulk.add_argument("--dry-run", action="store_true", help="check every line (and the credentials); send nothing")
+    bulk.add_argument(
+        "--rate",
+        type=_count(1),
+        metavar="N",
+        help="at most N requests a second (retries included), per workspace; shared with --rate-limit-url",
+    )
+    bulk.add_argument(
+        "--rate-limit-url",
+        metavar="URL",
+        help="redis://... : share the --rate budget with every process using the same Redis (the [redis] extra)",
+    )
     bulk.set_defaults(command="bulk-update", command_parser=bulk)
 
     server = commands.add_parser(

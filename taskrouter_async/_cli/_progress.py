@@ -79,7 +79,9 @@ def figures(stats: BulkStats) -> Text:
     figure("limit", f"{stats.concurrency:,}/{stats.max_concurrency:,}", "bold yellow" if lowered else "bold")
     figure("429 waits", f"{stats.rate_limited:,}", "bold yellow" if stats.rate_limited else "bold")
     if stats.waiting_for_budget is not None:
-        figure("waiting for budget", f"{stats.waiting_for_budget:,}")
+        figure("waiting for budget", f"{stats.waiting_for_budget:,} ({stats.held_by_budget:,.1f} s)")
+        if stats.budget_fallback:
+            figure("budget", "shared store down: per-process", "bold yellow")
     failed = f"{stats.failed:,}" + (f" ({failures_text(stats.failures)})" if stats.failed else "")
     figure("failed", failed, "bold red" if stats.failed else "bold")
     return text

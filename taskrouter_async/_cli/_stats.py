@@ -44,8 +44,12 @@ class BulkStats:
     max_concurrency: int
     #: 429 answers so far: each one made a request wait (Retry-After or back-off) before a retry.
     rate_limited: int = 0
-    #: Updates waiting for a shared rate-limit budget; ``None`` (not shown) when no such limit is set.
+    #: Attempts waiting for the ``--rate`` budget now; ``None`` (not shown) when no such limit is set.
     waiting_for_budget: int | None = None
+    #: Wall-clock seconds the ``--rate`` budget held the run back.
+    held_by_budget: float = 0.0
+    #: True while the shared (Redis) budget is unreachable and a per-process one is used instead.
+    budget_fallback: bool = False
 
     @property
     def failed(self) -> int:
@@ -95,6 +99,8 @@ def summary(stats: BulkStats, *, elapsed: float, interrupted: bool) -> str:
     lines.append(f"  failed  {stats.failed:,}" + (f" ({failures_text(stats.failures)})" if stats.failed else ""))
     if stats.rate_limited:
         lines.append(f"  429s    {stats.rate_limited:,} (rate limited: the run slowed down and retried)")
+    if stats.waiting_for_budget is not None:
+        lines.append(f"  budget  held the run back {stats.held_by_budget:,.1f} s (--rate)")
     if interrupted and stats.unfinished:
         lines.append(
             f"  stopped {stats.unfinished:,} under way: they may or may not have been applied (fetch them to know)"
