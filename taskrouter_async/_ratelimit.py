@@ -167,9 +167,10 @@ class RateLimit:
 
     - ``key``: the budget's name; by default each workspace SID has its own budget (Twilio's limits
       are per workspace). Give a fixed key to put several workspaces, or separate jobs, under one.
-    - ``storage_url``: ``None`` keeps the budget in this process. ``"redis://host:6379/0"`` (also
-      ``rediss://`` and ``redis+unix://``) shares it with every process, on any machine, that uses
-      the same URL, key, ``rate`` and ``per``; needs ``pip install 'taskrouter-async[redis]'``.
+    - ``storage_url``: ``None`` keeps the budget in this client (and its ``with_options`` views).
+      ``"redis://host:6379/0"`` (also ``rediss://`` and ``redis+unix://``) shares it with every
+      process, on any machine, that uses the same URL, key, ``rate`` and ``per``; needs
+      ``pip install 'taskrouter-async[redis]'``.
     - ``max_wait``: the longest one attempt may wait for a token, in seconds; past it the call
       raises ``RateLimitTimeoutError`` without sending. ``None`` waits as long as it takes; ``0``
       never waits.

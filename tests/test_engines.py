@@ -6,6 +6,7 @@ aiohttp engine runs on asyncio only.
 
 from __future__ import annotations
 
+import base64
 import json
 import pathlib
 import ssl
@@ -256,6 +257,16 @@ async def test_https_through_a_connect_proxy(
                 reservation = await fetch(client)
     assert reservation.sid == RESERVATION_SID
     assert proxy.targets == [f"CONNECT {origin.url.removeprefix('https://')}"]
+
+
+async def test_proxy_credentials_go_to_the_proxy_only(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with LoopbackServer(answer) as proxy, LoopbackServer(answer) as origin, anyio.fail_after(BOUND):
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://squid:pr0xy-secret@"))
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=origin.url) as client:
+            await fetch(client)
+    (request,) = proxy.requests
+    assert request.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"squid:pr0xy-secret").decode()
+    assert request.headers["authorization"].startswith("Basic ")  # the API's own credentials, as always
 
 
 # --- engine internals -------------------------------------------------------------------------------

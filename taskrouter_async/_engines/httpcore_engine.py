@@ -140,8 +140,10 @@ def _pool(
     proxy: str | None,
 ) -> httpcore.AsyncConnectionPool:
     if proxy is not None:
+        url = httpx.URL(proxy)  # httpcore takes a proxy's credentials apart from its URL, as httpx does
         return httpcore.AsyncHTTPProxy(
-            proxy_url=proxy,
+            proxy_url=str(url.copy_with(username=None, password=None)),
+            proxy_auth=(url.username, url.password) if url.userinfo else None,
             ssl_context=ssl_context,
             max_connections=capacity,
             max_keepalive_connections=keepalive,
