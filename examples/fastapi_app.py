@@ -78,22 +78,29 @@ def create_app(
         reservation_sid: str,
         taskrouter: TaskRouter,
         if_match: Annotated[str | None, Header()] = None,
-    ) -> dict[str, Any]:
-        """Accept a pending reservation; an ``If-Match`` header is passed on, so a stale view gets 412."""
-        reservation = await taskrouter.task_reservations.update(
+    ) -> TaskReservation:
+        """Accept a pending reservation; an ``If-Match`` header is passed on, so a stale view gets 412.
+
+        The model is returned as it is: FastAPI answers with the API's JSON (``to_dict()``), ETag included.
+        """
+        return await taskrouter.task_reservations.update(
             workspace_sid, task_sid, reservation_sid, TaskReservationUpdate.accept(), etag=if_match
         )
-        return _summary(reservation)
+
+    @app.get("/workspaces/{workspace_sid}/tasks/{task_sid}/reservations")
+    async def pending(workspace_sid: str, task_sid: str, taskrouter: TaskRouter) -> list[TaskReservation]:
+        """The task's pending reservations, as a list of models (the API's JSON for each)."""
+        reservations = taskrouter.task_reservations.list(workspace_sid, task_sid, reservation_status="pending")
+        return [reservation async for reservation in reservations]
 
     @app.post("/workspaces/{workspace_sid}/tasks/{task_sid}/reservations/{reservation_sid}/complete")
     async def complete(
         workspace_sid: str, task_sid: str, reservation_sid: str, taskrouter: TaskRouter
-    ) -> dict[str, Any]:
+    ) -> TaskReservation:
         """Complete an accepted (or wrapping) reservation."""
-        reservation = await taskrouter.task_reservations.update(
+        return await taskrouter.task_reservations.update(
             workspace_sid, task_sid, reservation_sid, TaskReservationUpdate.complete()
         )
-        return _summary(reservation)
 
     @app.post("/taskrouter/assignment")
     async def assignment(callback: Annotated[AssignmentCallback, Depends(webhook.assignment)]) -> dict[str, Any]:
@@ -119,11 +126,6 @@ def create_app(
         return statuses
 
     return app
-
-
-def _summary(reservation: TaskReservation) -> dict[str, Any]:
-    status = getattr(reservation.reservation_status, "value", reservation.reservation_status)
-    return {"sid": reservation.sid, "reservation_status": status, "etag": reservation.etag}
 
 
 async def taskrouter_error(request: Request, exc: TaskRouterError) -> JSONResponse:

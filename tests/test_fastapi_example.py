@@ -145,12 +145,26 @@ async def test_the_callback_endpoints_refuse_forgeries(flow: httpx.AsyncClient, 
     assert "WorkspaceSid" in signed_but_malformed.json()["detail"]
 
 
+async def test_endpoints_return_models_as_the_apis_json(app: httpx.AsyncClient, fake: FakeTaskRouter) -> None:
+    first = fake.add_reservation()
+    second = fake.add_reservation(task_sid=first.task_sid)
+    listed = await app.get(f"/workspaces/{first.workspace_sid}/tasks/{first.task_sid}/reservations")
+    assert listed.status_code == 200
+    assert sorted(r["sid"] for r in listed.json()) == sorted([first.sid, second.sid])
+    assert all(r["reservation_status"] == "pending" and r["date_created"].endswith("Z") for r in listed.json())
+
+
 async def test_accept_shares_one_client_and_maps_errors(app: httpx.AsyncClient, fake: FakeTaskRouter) -> None:
     reservation = fake.add_reservation()
     accepted = await app.post(_accept_url(reservation))
     again = await app.post(_accept_url(reservation))
     assert accepted.status_code == 200
-    assert accepted.json() == {"sid": reservation.sid, "reservation_status": "accepted", "etag": '"2"'}
+    assert (accepted.json()["sid"], accepted.json()["reservation_status"], accepted.json()["etag"]) == (
+        reservation.sid,
+        "accepted",
+        '"2"',
+    )
+    assert {"account_sid", "date_created", "links", "worker_name", "workspace_sid"} <= set(accepted.json())
     assert again.status_code == 409
     assert again.json()["twilio_code"] == 20001
     assert fake.reservation(reservation.sid).status == "accepted"
