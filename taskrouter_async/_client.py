@@ -7,7 +7,6 @@ import ipaddress
 import os
 import platform
 import re
-import urllib.request
 from types import TracebackType
 
 import httpx
@@ -294,6 +293,8 @@ def _proxy_for(base_url: str) -> str | None:
 
     Read with the standard library's own rules, once per client: every request goes to one origin.
     """
+    import urllib.request  # heavy to import (email, http.client): only once a client is made
+
     url = httpx.URL(base_url)
     if urllib.request.proxy_bypass(url.host):
         return None

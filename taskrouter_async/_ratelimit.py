@@ -42,14 +42,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import attrs
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from ._errors import RateLimitTimeoutError, ValidationError
 from ._logging import logger
 
 if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.strategies import MovingWindowRateLimiter
+
     from ._ratelimit_redis import RedisBudget
 
 __all__ = ["RateLimit", "RateLimitStats", "RateLimiter"]
@@ -231,6 +231,8 @@ def reserve_turn(tat: float, now: float, interval: float, burst: int, max_delay:
 
 
 def limit_item(rate: int, per: int) -> RateLimitItem:
+    from limits import RateLimitItemPerSecond  # imported when a budget is made: most clients have none
+
     return RateLimitItemPerSecond(rate, per, namespace=NAMESPACE)
 
 
@@ -264,6 +266,9 @@ class MemoryBudget:
         self._interval = per / rate
         self._burst = burst
         self._tats: dict[str, float] = {}
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
         self._strategy = MovingWindowRateLimiter(MemoryStorage())
         self._item = limit_item(rate, per)
 
