@@ -85,10 +85,13 @@ def test_the_display_without_a_total_reading_standard_input() -> None:
     assert "100/s" in bar
 
 
-def test_the_display_has_room_for_a_shared_rate_limit() -> None:
-    stats = BulkStats(total=10, concurrency=10, max_concurrency=10, waiting_for_budget=7)
+def test_the_display_shows_the_rate_limit_budget() -> None:
+    stats = BulkStats(total=10, concurrency=10, max_concurrency=10, waiting_for_budget=7, held_by_budget=2.5)
     figures = display_text(stats, Clock(), [(0, 0)]).splitlines()[-1]
-    assert figures == "in flight 0 · waiting 0 · limit 10/10 · 429 waits 0 · waiting for budget 7 · failed 0"
+    assert figures == "in flight 0 · waiting 0 · limit 10/10 · 429 waits 0 · waiting for budget 7 (2.5 s) · failed 0"
+    stats.budget_fallback = True
+    shown = " ".join(display_text(stats, Clock(), [(0, 0)]).split())  # however the display wraps
+    assert "budget shared store down: per-process · failed 0" in shown
 
 
 def test_a_narrow_display_keeps_the_figures_whole() -> None:
