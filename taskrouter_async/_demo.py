@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._errors import PreconditionFailedError, WebhookError
-from ._fake_app import FakeTaskRouter
 from ._models import TaskReservation
 from ._params import TaskReservationUpdate
+from .testing import FakeTaskRouter
 from .webhooks import AssignmentCallback, EventCallback, conference, verify_request
 
 __all__ = ["run_demo", "sample_fake"]

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from .._demo import sample_fake
 from .._enums import ReservationStatus
-from .._fake_app import FakeTaskRouter
+from ..testing import FakeTaskRouter
 from ._inputs import CLIError, UsageError
 
 __all__ = ["prepare_fake_server", "seed_reservations", "write_updates_file"]

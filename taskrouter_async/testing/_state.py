@@ -1,6 +1,6 @@
 """The fake TaskRouter's data: workspaces, tasks, workers and reservations, and the reservation state machine.
 
-Nothing here knows about HTTP: the ASGI layer (``_fake_app``) parses requests, calls these
+Nothing here knows about HTTP: the ASGI layer (``_app``) parses requests, calls these
 methods and turns ``FakeAPIError`` into Twilio's error JSON.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from ._converter import as_utc, wire_name
-from ._enums import ReservationStatus
-from ._params import ReservationUpdate
-from ._sids import check_sid
+from .._converter import as_utc, wire_name
+from .._enums import ReservationStatus
+from .._params import ReservationUpdate
+from .._sids import check_sid
 
 __all__ = ["FakeAPIError", "FakeReservation", "FakeStore", "FakeTask", "ListQuery", "PageSlice"]
 

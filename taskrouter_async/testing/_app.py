@@ -26,11 +26,14 @@ import attrs
 import cattrs
 import httpx
 
-from ._client import AsyncTaskRouter
-from ._converter import decode_form, describe_form_error, format_timestamp
-from ._enums import ReservationStatus
-from ._errors import ValidationError
-from ._fake_callbacks import (
+from .._client import AsyncTaskRouter
+from .._converter import decode_form, describe_form_error, format_timestamp
+from .._enums import ReservationStatus
+from .._errors import ValidationError
+from .._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from .._reservations import MAX_PAGE_SIZE
+from .._sids import check_credential_sid, is_sid
+from ._callbacks import (
     ASSIGNMENT_TIMEOUT,
     ASGIApp,
     CallbackDelivery,
@@ -39,10 +42,7 @@ from ._fake_callbacks import (
     event_callback,
     post_callback,
 )
-from ._fake_state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
-from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from ._reservations import MAX_PAGE_SIZE
-from ._sids import check_credential_sid, is_sid
+from ._state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "DEFAULT_BASE_URL", "FakeTaskRouter", "RecordedRequest"]
 

@@ -18,12 +18,12 @@ import anyio
 import attrs
 import httpx
 
-from ._enums import ReservationStatus
-from ._errors import ValidationError
-from ._fake_state import FakeReservation, FakeStore, FakeTask
-from .webhooks._callbacks import AssignmentCallback, EventCallback, EventType
-from .webhooks._instructions import AssignmentInstruction
-from .webhooks._signature import SIGNATURE_HEADER, compute_signature
+from .._enums import ReservationStatus
+from .._errors import ValidationError
+from ..webhooks._callbacks import AssignmentCallback, EventCallback, EventType
+from ..webhooks._instructions import AssignmentInstruction
+from ..webhooks._signature import SIGNATURE_HEADER, compute_signature
+from ._state import FakeReservation, FakeStore, FakeTask
 
 __all__ = [
     "ASSIGNMENT_TIMEOUT",

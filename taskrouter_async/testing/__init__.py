@@ -19,9 +19,9 @@ callback and applies the instruction in the answer; every change of status sends
 ``fake.callbacks`` records what was sent and answered.
 """
 
-from ._fake_app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest
-from ._fake_callbacks import CallbackDelivery
-from ._fake_state import FakeReservation
+from ._app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest
+from ._callbacks import CallbackDelivery
+from ._state import FakeReservation
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
