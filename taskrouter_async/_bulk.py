@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 import attrs
@@ -22,14 +22,14 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._errors import APIStatusError, RateLimitError, TaskRouterError, ValidationError
 from ._models import Reservation
 from ._params import ReservationUpdate
-
-if TYPE_CHECKING:
-    from ._reservations import PreparedUpdate, Reservations
+from ._pipeline import AttemptGate, PreparedUpdate
 
 __all__ = ["DEFAULT_CONCURRENCY", "BulkItem", "BulkProgress", "BulkResult", "BulkRun", "BulkUpdate"]
 
 R = TypeVar("R", bound=Reservation)
 U = TypeVar("U", bound=ReservationUpdate)
+R_co = TypeVar("R_co", bound=Reservation, covariant=True)
+U_contra = TypeVar("U_contra", bound=ReservationUpdate, contravariant=True)
 
 #: Requests in flight at once when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY = 10
@@ -134,6 +134,22 @@ class _Failure:
 _Message = BulkResult[R, U] | _Failure
 
 
+class _Updates(Protocol[R_co, U_contra]):
+    """What a bulk run needs from a resource (``Reservations``): check an update, then send it."""
+
+    def _prepare_update(
+        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U_contra, etag: str | None
+    ) -> PreparedUpdate: ...
+
+    async def _send_update(
+        self,
+        request: PreparedUpdate,
+        *,
+        gate: AttemptGate | None = None,
+        on_rate_limited: Callable[[], None] | None = None,
+    ) -> R_co: ...
+
+
 class BulkRun(Generic[R, U]):
     """A running ``update_many``: ``async with`` starts it and gives the results; leaving stops it.
 
@@ -148,7 +164,7 @@ class BulkRun(Generic[R, U]):
 
     def __init__(
         self,
-        reservations: Reservations[R, U],
+        reservations: _Updates[R, U],
         items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
         *,
         concurrency: int,
@@ -363,7 +379,7 @@ def _item_error(exc: Exception) -> TaskRouterError:
     return error
 
 
-def _prepare(reservations: Reservations[R, U], item: object) -> PreparedUpdate:
+def _prepare(reservations: _Updates[R, U], item: object) -> PreparedUpdate:
     """Check one item (a BulkUpdate or a tuple) and build its request; raises ValidationError."""
     if isinstance(item, BulkUpdate):
         return reservations._prepare_update(

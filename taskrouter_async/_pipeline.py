@@ -32,7 +32,7 @@ from ._options import checked_max_retries, checked_max_retry_after, checked_time
 from ._ratelimit import RateLimiter
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
-__all__ = ["AttemptGate", "Pipeline", "Reply", "Settings"]
+__all__ = ["AttemptGate", "Pipeline", "PreparedUpdate", "Reply", "Settings"]
 
 #: TaskRouter's hosts: ``taskrouter.twilio.com`` and ``taskrouter[.{edge}].{region}.twilio.com``.
 _TWILIO_TASKROUTER_HOST = re.compile(r"taskrouter(?:\.[a-z0-9]+(?:-[a-z0-9]+)*){0,2}\.twilio\.com")
@@ -70,6 +70,15 @@ class AttemptGate(Protocol):
     async def acquire(self) -> None: ...
 
     def release(self) -> None: ...
+
+
+@attrs.frozen
+class PreparedUpdate:
+    """A checked update, ready to send: its URL, form body and If-Match ETag."""
+
+    url: str
+    body: bytes
+    etag: str | None
 
 
 @attrs.frozen

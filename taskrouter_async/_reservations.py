@@ -26,7 +26,7 @@ from ._errors import APIResponseValidationError, ValidationError
 from ._models import Page, Reservation, TaskReservation, WorkerReservation
 from ._pagination import ItemIterator, PageHistory, PageIterator
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from ._pipeline import AttemptGate, Pipeline, Reply
+from ._pipeline import AttemptGate, Pipeline, PreparedUpdate, Reply
 from ._raw_response import RawResponse
 from ._resource_types import TaskReservations, WorkerReservations
 from ._sids import check_sid
@@ -34,7 +34,6 @@ from ._sids import check_sid
 __all__ = [
     "TASK",
     "WORKER",
-    "PreparedUpdate",
     "RawReservations",
     "ReservationKind",
     "Reservations",
@@ -64,15 +63,6 @@ class ReservationKind(Generic[R, U]):
     filters_by_worker: bool
     model: type[R]
     update_params: type[U]
-
-
-@attrs.frozen
-class PreparedUpdate:
-    """A checked update, ready to send: its URL, form body and If-Match ETag."""
-
-    url: str
-    body: bytes
-    etag: str | None
 
 
 TASK = ReservationKind("Tasks", "WT", "task_sid", True, TaskReservation, TaskReservationUpdate)
