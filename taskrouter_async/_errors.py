@@ -295,11 +295,3 @@ def _twilio_error_fields(response: httpx.Response) -> _ErrorFields:
         detail if isinstance(detail, str) and detail else None,
         body.get("details"),
     )
-
-
-def readable_response(response: httpx.Response, content: bytes) -> httpx.Response:
-    """A copy of a streamed-and-closed response whose body can be read again, for error objects."""
-    headers = [(k, v) for k, v in response.headers.multi_items() if k not in ("content-encoding", "content-length")]
-    copy = httpx.Response(response.status_code, headers=headers, content=content, request=response.request)
-    copy.read()
-    return copy
