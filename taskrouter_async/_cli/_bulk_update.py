@@ -22,8 +22,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._bulk import BulkRun, BulkUpdate
 from .._client import AsyncTaskRouter
-from .._converter import unstructure_reservation
-from .._params import TaskReservationUpdate, WorkerReservationUpdate
+from .._converter import unstructure_model
+from ..resources import TaskReservationUpdate, WorkerReservationUpdate
 from ._inputs import CLIError, close_match, if_match_value, update_params
 from ._output import error_json, write_json_line
 from ._stats import INVALID_INPUT, BulkStats, failure_kind, summary
@@ -267,7 +267,7 @@ class _BulkRun:
                 stats.finished += 1
                 if result.reservation is not None:
                     stats.succeeded += 1
-                    self.write({"line": line, "ok": True, "reservation": unstructure_reservation(result.reservation)})
+                    self.write({"line": line, "ok": True, "reservation": unstructure_model(result.reservation)})
                 else:
                     stats.failures[failure_kind(result.error)] += 1
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})
