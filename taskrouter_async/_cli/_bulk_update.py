@@ -74,9 +74,8 @@ def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]
         )
     except ValueError as exc:
         raise ValueError(f'"etag": {exc}') from None
-    resource: Any = client.task_reservations if kind == "task" else client.worker_reservations
-    # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
-    resource._prepare_update(item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag)
+    resource = client.task_reservations if kind == "task" else client.worker_reservations
+    resource._prepare_bulk_item(item)
     return kind, item
 
 
@@ -265,9 +264,9 @@ class _BulkRun:
             async for result in results:
                 line = self.lines[kind].pop(result.index)
                 stats.finished += 1
-                if result.reservation is not None:
+                if result.result is not None:
                     stats.succeeded += 1
-                    self.write({"line": line, "ok": True, "reservation": unstructure_model(result.reservation)})
+                    self.write({"line": line, "ok": True, "reservation": unstructure_model(result.result)})
                 else:
                     stats.failures[failure_kind(result.error)] += 1
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})
