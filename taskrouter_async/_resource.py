@@ -23,6 +23,7 @@ from ._bulk import BulkProgress, BulkResult, BulkRun, BulkUpdate
 from ._converter import ResponseShapeError, encode_form, structure_model, structure_page
 from ._errors import APIResponseValidationError, ValidationError
 from ._fields import QueryKind, check_encodable
+from ._models import Page
 from ._pagination import ItemIterator, PageHistory, PageIterator
 from ._params import Params
 from ._pipeline import AttemptGate, Pipeline, PreparedRequest, Reply
@@ -174,10 +175,8 @@ class Resource:
         )
         return ItemIterator(pages, limit)
 
-    async def _page(self, pipeline: Pipeline, operation: Operation[M], url: str, history: PageHistory) -> Any:
+    async def _page(self, pipeline: Pipeline, operation: Operation[M], url: str, history: PageHistory) -> Page[M]:
         """One page of a list; ``history`` holds the iteration's page URLs, to stop a loop of pages."""
-        from ._models import Page
-
         assert operation.model is not None
         reply = await pipeline.send("GET", url)
         try:
