@@ -707,7 +707,7 @@ class TaskQueues(Resource):
             await self._call(
                 CREATE_TASK_QUEUE_BULK_REAL_TIME_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "task_queue_sids": task_queue_sids,
                 },
                 timeout=timeout,
@@ -733,7 +733,7 @@ class TaskQueues(Resource):
             await self._call(
                 FETCH_TASK_QUEUE_CUMULATIVE_STATISTICS,
                 (workspace_sid, task_queue_sid),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -759,7 +759,7 @@ class TaskQueues(Resource):
             await self._call(
                 FETCH_TASK_QUEUE_REAL_TIME_STATISTICS,
                 (workspace_sid, task_queue_sid),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -785,7 +785,7 @@ class TaskQueues(Resource):
             await self._call(
                 FETCH_TASK_QUEUE_STATISTICS,
                 (workspace_sid, task_queue_sid),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -936,7 +936,7 @@ class TaskQueuesWithRawResponse:
         return await self._call(
             CREATE_TASK_QUEUE_BULK_REAL_TIME_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "task_queue_sids": task_queue_sids,
             },
             timeout=timeout,
@@ -960,7 +960,7 @@ class TaskQueuesWithRawResponse:
         return await self._call(
             FETCH_TASK_QUEUE_CUMULATIVE_STATISTICS,
             (workspace_sid, task_queue_sid),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -984,7 +984,7 @@ class TaskQueuesWithRawResponse:
         return await self._call(
             FETCH_TASK_QUEUE_REAL_TIME_STATISTICS,
             (workspace_sid, task_queue_sid),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,
@@ -1008,7 +1008,7 @@ class TaskQueuesWithRawResponse:
         return await self._call(
             FETCH_TASK_QUEUE_STATISTICS,
             (workspace_sid, task_queue_sid),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,

@@ -585,7 +585,7 @@ class Workers(Resource):
             await self._call(
                 FETCH_WORKER_INSTANCE_STATISTICS,
                 (workspace_sid, worker_sid),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -615,7 +615,7 @@ class Workers(Resource):
             await self._call(
                 FETCH_WORKER_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -645,7 +645,7 @@ class Workers(Resource):
             await self._call(
                 FETCH_WORKERS_CUMULATIVE_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -669,7 +669,7 @@ class Workers(Resource):
             await self._call(
                 FETCH_WORKERS_REAL_TIME_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -751,7 +751,7 @@ class WorkersWithRawResponse:
         return await self._call(
             FETCH_WORKER_INSTANCE_STATISTICS,
             (workspace_sid, worker_sid),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,
@@ -779,7 +779,7 @@ class WorkersWithRawResponse:
         return await self._call(
             FETCH_WORKER_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,
@@ -807,7 +807,7 @@ class WorkersWithRawResponse:
         return await self._call(
             FETCH_WORKERS_CUMULATIVE_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -829,7 +829,7 @@ class WorkersWithRawResponse:
         return await self._call(
             FETCH_WORKERS_REAL_TIME_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,

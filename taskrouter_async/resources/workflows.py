@@ -550,7 +550,7 @@ class Workflows(Resource):
             await self._call(
                 FETCH_WORKFLOW_CUMULATIVE_STATISTICS,
                 (workspace_sid, workflow_sid),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -576,7 +576,7 @@ class Workflows(Resource):
             await self._call(
                 FETCH_WORKFLOW_REAL_TIME_STATISTICS,
                 (workspace_sid, workflow_sid),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -602,7 +602,7 @@ class Workflows(Resource):
             await self._call(
                 FETCH_WORKFLOW_STATISTICS,
                 (workspace_sid, workflow_sid),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -687,7 +687,7 @@ class WorkflowsWithRawResponse:
         return await self._call(
             FETCH_WORKFLOW_CUMULATIVE_STATISTICS,
             (workspace_sid, workflow_sid),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -711,7 +711,7 @@ class WorkflowsWithRawResponse:
         return await self._call(
             FETCH_WORKFLOW_REAL_TIME_STATISTICS,
             (workspace_sid, workflow_sid),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,
@@ -735,7 +735,7 @@ class WorkflowsWithRawResponse:
         return await self._call(
             FETCH_WORKFLOW_STATISTICS,
             (workspace_sid, workflow_sid),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,

@@ -555,7 +555,7 @@ class Workspaces(Resource):
             await self._call(
                 FETCH_WORKSPACE_CUMULATIVE_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -580,7 +580,7 @@ class Workspaces(Resource):
             await self._call(
                 FETCH_WORKSPACE_REAL_TIME_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -605,7 +605,7 @@ class Workspaces(Resource):
             await self._call(
                 FETCH_WORKSPACE_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -669,7 +669,7 @@ class WorkspacesWithRawResponse:
         return await self._call(
             FETCH_WORKSPACE_CUMULATIVE_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -692,7 +692,7 @@ class WorkspacesWithRawResponse:
         return await self._call(
             FETCH_WORKSPACE_REAL_TIME_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,
@@ -715,7 +715,7 @@ class WorkspacesWithRawResponse:
         return await self._call(
             FETCH_WORKSPACE_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,
