@@ -211,24 +211,25 @@ async def test_a_waiting_request_takes_the_first_connection_freed_in_any_pool(en
 
 
 async def test_the_deadline_covers_the_wait_for_a_connection(engine: str) -> None:
-    """One connection, held 0.9 s by a first call; the second then gets a dripping answer.
+    """One connection, held 1.5 s by a first call; the second then gets a dripping answer.
 
-    Its attempt must end at its deadline (2.5 s) counted from the call, not from when it got the
+    Its attempt must end at its deadline (3.5 s) counted from the call, not from when it got the
     connection, and the error must say so truthfully.
     """
     body = json.dumps(RESERVATION).encode()
 
     async def hold_then_drip(request: Request, conn: Conn) -> None:
-        if request.path.endswith("0"):  # 0.9 s in all, a third at a time (each read within its 0.5 s)
+        if request.path.endswith("0"):  # 1.5 s in all, a fifth at a time (each read within its 0.5 s)
             await conn.write(head(200, content_type="application/json", length=len(body)))
-            for part in (body[:100], body[100:200], body[200:]):
+            step = -(-len(body) // 5)
+            for start in range(0, len(body), step):
                 await asyncio.sleep(0.3)
-                await conn.write(part)
+                await conn.write(body[start : start + step])
         else:
             await conn.write(head(200, content_type="application/json", length=len(body)))
             await conn.drip(body, 0.1)
 
-    timeout = httpx.Timeout(0.5, pool=1.0)  # deadline: 1.0 + 3 x 0.5 = 2.5 s
+    timeout = httpx.Timeout(0.5, pool=2.0)  # deadline: 2.0 + 3 x 0.5 = 3.5 s
     limits = httpx.Limits(max_connections=1)
     with LoopbackServer(hold_then_drip) as server, anyio.fail_after(BOUND):
         async with (
@@ -240,10 +241,10 @@ async def test_the_deadline_covers_the_wait_for_a_connection(engine: str) -> Non
             tg.start_soon(client.task_reservations.fetch, WORKSPACE_SID, TASK_SID, "WR" + "0" * 32)
             await server.wait_requests(1)
             started = anyio.current_time()
-            with pytest.raises(APITimeoutError, match=r"within the 2\.5s attempt deadline"):
+            with pytest.raises(APITimeoutError, match=r"within the 3\.5s attempt deadline"):
                 await fetch(client)
             elapsed = anyio.current_time() - started
-    assert 2.4 < elapsed < 3.0, elapsed  # aiohttp started its total timeout after the wait: 0.9 + 2.5 s
+    assert 3.3 < elapsed < 4.4, elapsed  # aiohttp started its total timeout after the wait: 1.5 + 3.5 s
 
 
 async def test_a_deadline_spent_waiting_for_a_connection_is_a_pool_timeout(engine: str) -> None:
