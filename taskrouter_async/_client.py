@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 import os
 import platform
 import re
@@ -14,6 +15,7 @@ import httpx
 
 from . import resources
 from ._engines import ENGINES, EngineName, open_engine
+from ._engines.proxy import environment_proxy
 from ._errors import ValidationError
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
 from ._pipeline import Pipeline, Settings
@@ -95,11 +97,12 @@ class AsyncTaskRouter:
             max_retry_after=checked_max_retry_after(max_retry_after),
             rate_limiter=_rate_limiter(rate_limit),
         )
+        builds_engine = http_client is None and transport is None
         engine_ = open_engine(
             engine_name,
             origin=_origin(url),
-            limits=limits,
-            proxy=_proxy_for(url) if trust_env else None,
+            limits=_checked_limits(limits),
+            proxy=environment_proxy(url) if trust_env and builds_engine else None,
             trust_env=trust_env,
             http_client=http_client,
             transport=transport,
@@ -340,18 +343,28 @@ def _origin(base_url: str) -> str:
     return str(httpx.URL(base_url).copy_with(raw_path=b"")).rstrip("/")
 
 
-def _proxy_for(base_url: str) -> str | None:
-    """The proxy the environment names for the base URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
+def _checked_limits(limits: httpx.Limits) -> httpx.Limits:
+    """One meaning on every engine: ``max_connections`` is a positive whole number, or ``None`` for no limit.
 
-    Read with the standard library's own rules, once per client: every request goes to one origin.
+    (aiohttp reads 0 as "no limit", httpcore as "no connection ever", so 0 is refused rather than guessed.)
     """
-    import urllib.request  # heavy to import (email, http.client): only once a client is made
+    if not isinstance(limits, httpx.Limits):
+        raise ValidationError(f"limits must be an httpx.Limits, got {type(limits).__name__}")
+    total, keepalive, expiry = limits.max_connections, limits.max_keepalive_connections, limits.keepalive_expiry
+    if total is not None and not (_is_whole(total) and total >= 1):
+        raise ValidationError(f"max_connections must be a positive whole number, or None for no limit, got {total!r}")
+    if keepalive is not None and not (_is_whole(keepalive) and keepalive >= 0):
+        raise ValidationError(
+            f"max_keepalive_connections must be a whole number, 0 or more, or None for no limit, got {keepalive!r}"
+        )
+    valid_expiry = isinstance(expiry, (int, float)) and not isinstance(expiry, bool) and math.isfinite(expiry)
+    if expiry is not None and not (valid_expiry and expiry >= 0):
+        raise ValidationError(f"keepalive_expiry must be a number of seconds, 0 or more, or None, got {expiry!r}")
+    return limits
 
-    url = httpx.URL(base_url)
-    if urllib.request.proxy_bypass(url.host):
-        return None
-    proxies = urllib.request.getproxies_environment()
-    return proxies.get(url.scheme) or proxies.get("all") or None
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _rate_limiter(rate_limit: RateLimit | None) -> RateLimiter | None:

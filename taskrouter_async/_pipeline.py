@@ -55,15 +55,20 @@ class Settings:
     max_retry_after: float
     #: The request budget every attempt takes a token from (``rate_limit=``); shared by ``with_options`` views.
     rate_limiter: RateLimiter | None = None
-    #: The most one attempt may take: the sum of its phase timeouts; ``None`` if any phase is unbounded.
+    #: The most one attempt may take, waiting for a connection included: the sum of its phase timeouts.
     attempt_deadline: float | None = attrs.field(
         init=False, default=attrs.Factory(lambda self: _attempt_deadline(self.timeout), takes_self=True)
     )
 
 
 def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
-    phases = (timeout.pool, timeout.connect, timeout.write, timeout.read)
-    return None if None in phases else sum(p for p in phases if p is not None)
+    """The sum of the phase timeouts; ``None`` (no deadline) only if connect, write or read is unbounded.
+
+    ``pool=None`` lifts the limit on waiting for a connection, not the bound on a dripping answer.
+    """
+    if timeout.connect is None or timeout.write is None or timeout.read is None:
+        return None
+    return (timeout.pool or 0.0) + timeout.connect + timeout.write + timeout.read
 
 
 class AttemptGate(Protocol):

@@ -112,7 +112,12 @@ class TwilioWebhook:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to be larger than ``limit``."""
+    """The body, refused as soon as it is known to be larger than ``limit``, and kept for the handler.
+
+    ``request.body()`` has no limit, so the body is streamed here; Starlette does not keep what
+    ``stream()`` gave, so the bytes go where ``body()``, ``form()`` and ``json()`` look for them
+    (``Request._body``: Starlette has no public way to set it), and the handler can read them again.
+    """
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise WebhookPayloadTooLargeError(f"the callback body is larger than {limit} bytes")
@@ -124,4 +129,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             if size > limit:
                 raise WebhookPayloadTooLargeError(f"the callback body is larger than {limit} bytes")
             chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request._body = body
+    return body
