@@ -7,6 +7,8 @@ import json
 import math
 import os
 import socket
+import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -262,3 +264,124 @@ def test_rate_flags_become_the_clients_rate_limit() -> None:
         _rate_limit(parser.parse_args(["bulk-update", "in.jsonl", "--rate-limit-url", "redis://127.0.0.1:6379/0"]))
     with pytest.raises(UsageError, match="--rate-limit-url"):
         _rate_limit(parser.parse_args(["bulk-update", "in.jsonl", "--rate", "5", "--rate-limit-url", "ftp://x"]))
+
+
+async def test_a_pipe_path_is_read_once_and_every_line_is_sent(
+    fake: FakeTaskRouter, client: AsyncTaskRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16 item 2: ``bulk-update <(...)`` used to count the lines first, draining the pipe."""
+    data = "".join(json.dumps(line(fake, n)) + "\n" for n in range(3)).encode()
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    try:
+        assert await run_bulk_update(client, f"/dev/fd/{read_end}", concurrency=2, dry_run=False) == 0
+    finally:
+        os.close(read_end)
+    out, err = capsys.readouterr()
+    assert [r["ok"] for r in results(out).values()] == [True, True, True]
+    assert err.startswith("Done: 3 updates in ")  # no total is known for a pipe
+
+
+async def test_a_named_fifo_is_opened_once(
+    fake: FakeTaskRouter, client: AsyncTaskRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16 item 2: a second open of a FIFO blocked for good (a watchdog unblocks it: the test fails, not hangs)."""
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    data = "".join(json.dumps(line(fake, n)) + "\n" for n in range(3)).encode()
+    finished = threading.Event()
+
+    def writer() -> None:
+        with open(fifo, "wb") as sink:
+            sink.write(data)
+        if not finished.wait(10):  # a second open is waiting for a writer: give it an empty one
+            with open(fifo, "wb"):
+                pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        status = await run_bulk_update(client, str(fifo), concurrency=2, dry_run=False)
+    finally:
+        finished.set()
+        thread.join()
+    assert status == 0
+    assert len(results(capsys.readouterr().out)) == 3
+
+
+async def test_a_regular_file_on_standard_input_has_a_total(
+    fake: FakeTaskRouter,
+    client: AsyncTaskRouter,
+    tmp_path: Path,
+    displays: list[BulkProgressDisplay],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write(tmp_path / "in.jsonl", line(fake, 0), "", line(fake, 1))
+    with Path(path).open("rb") as source:  # noqa: ASYNC230 (opening a local file does not block)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(source))
+        assert await run_bulk_update(client, "-", concurrency=2, dry_run=False) == 0
+    assert "2/2" in text_of(displays[0])
+    assert capsys.readouterr().err.startswith("Done: 2 of 2 updates in ")
+
+
+async def test_a_pipe_gets_progress_without_a_total(
+    fake: FakeTaskRouter,
+    client: AsyncTaskRouter,
+    displays: list[BulkProgressDisplay],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, (json.dumps(line(fake, 0)) + "\n").encode())
+    os.close(write_end)
+    try:
+        assert await run_bulk_update(client, f"/dev/fd/{read_end}", concurrency=2, dry_run=False) == 0
+    finally:
+        os.close(read_end)
+    assert "1/?" in text_of(displays[0])
+
+
+def deeply_nested(depth: int = 100_000) -> str:
+    return '{"params": ' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_deeply_nested_line_is_that_lines_error(
+    fake: FakeTaskRouter,
+    client: AsyncTaskRouter,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    dry_run: bool,
+) -> None:
+    """Issue 16 item 5: a RecursionError from the JSON parser used to end the whole run with a traceback."""
+    nested_params = line(fake, 1, params={"Attributes": None})
+    path = write(
+        tmp_path / "in.jsonl",
+        line(fake, 0),
+        deeply_nested(),
+        json.dumps(nested_params).replace("null", "[" * 50_000 + "]" * 50_000),
+        line(fake, 2),
+    )
+    assert await run_bulk_update(client, path, concurrency=1, dry_run=dry_run) == 1
+    found = results(capsys.readouterr().out)
+    assert found[2]["error"]["message"] == "not JSON (nested too deeply)"
+    assert found[3]["error"]["message"] == "not JSON (nested too deeply)"
+    assert sorted(found) == ([2, 3] if dry_run else [1, 2, 3, 4])  # a dry run shows the invalid lines only
+    assert all(found[n]["ok"] for n in found if n in (1, 4))
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+async def test_a_utf8_byte_order_mark_is_not_part_of_the_first_line(
+    fake: FakeTaskRouter,
+    client: AsyncTaskRouter,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    dry_run: bool,
+) -> None:
+    """Issue 16, also seen: Notepad and PowerShell write a BOM; the first line was "not JSON"."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(line(fake, 0)) + "\n" + json.dumps(line(fake, 1))).encode())
+    assert await run_bulk_update(client, str(path), concurrency=1, dry_run=dry_run) == 0
+    out = capsys.readouterr().out
+    assert [r["ok"] for r in results(out).values()] == ([] if dry_run else [True, True])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import stat
 import sys
 import time
 from collections import deque
@@ -41,7 +42,17 @@ _REFRESH_SECONDS = 0.1
 
 
 def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]]:
-    """One input line as (kind, update), checked as ``update_many`` will check it; ValueError says what is wrong."""
+    """One input line as (kind, update), checked as ``update_many`` will check it; ValueError says what is wrong.
+
+    Whatever makes a line unreadable is that line's error, so one bad line never ends a run.
+    """
+    try:
+        return _check_line(text, client)
+    except RecursionError:  # nesting deeper than the parser's (or a later step's) recursion allows
+        raise ValueError("not JSON (nested too deeply)") from None
+
+
+def _check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]]:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -95,7 +106,12 @@ def _text(data: dict[str, Any], name: str) -> str:
 async def run_bulk_update(
     client: AsyncTaskRouter, path: str, *, concurrency: int, dry_run: bool, clock: Callable[[], float] = time.monotonic
 ) -> int:
-    """The command: exit status 1 if any line failed (or, with ``dry_run``, is invalid)."""
+    """The command: exit status 1 if any line failed (or, with ``dry_run``, is invalid).
+
+    The input is opened once and read once: a pipe (``<(...)``, ``/dev/fd/N``) or a FIFO has no
+    second reading. Only a regular file is counted first, through its open descriptor with
+    ``os.pread`` (which leaves the read position alone), for a progress bar with a total.
+    """
     try:
         fd = sys.stdin.fileno() if path == "-" else await anyio.to_thread.run_sync(os.open, path, os.O_RDONLY)
     except OSError as exc:
@@ -104,7 +120,7 @@ async def run_bulk_update(
         lines = _Lines(fd, is_stdin=path == "-")
         if dry_run:
             return await _dry_run(client, lines)
-        total = None if path == "-" else await anyio.to_thread.run_sync(_count_lines, path)
+        total = await anyio.to_thread.run_sync(_count_lines, fd) if stat.S_ISREG(os.fstat(fd).st_mode) else None
         stats = BulkStats(total=total, concurrency=concurrency, max_concurrency=concurrency)
         run = _BulkRun(client, concurrency, stats)
         started = clock()
@@ -122,24 +138,47 @@ async def run_bulk_update(
     return 1 if stats.failed else 0
 
 
+class _Splitter:
+    """Bytes in, numbered non-blank lines out, as they complete.
+
+    Undecodable bytes become U+FFFD: that line then fails alone, as invalid JSON. A UTF-8
+    byte-order mark (which Notepad and PowerShell write) is dropped from the start of the input.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._partial = ""
+        self._number = 0
+
+    def feed(self, chunk: bytes) -> list[tuple[int, str]]:
+        """The lines that ``chunk`` completes; an empty chunk ends the input (and completes the last line)."""
+        ended = not chunk
+        *complete, self._partial = (self._partial + self._decoder.decode(chunk, final=ended)).split("\n")
+        if ended:
+            complete.append(self._partial)
+        found = []
+        for text in complete:
+            self._number += 1
+            if text.strip():
+                found.append((self._number, text))
+        return found
+
+
 class _Lines:
     """The input's non-blank lines with their numbers, read in chunks of what is available.
 
     One worker thread hop per chunk, not per line: a thread busy reading lines one by one keeps
     taking the GIL from the event loop, which then waits for it after every socket call. A chunk
     is whatever ``os.read`` returns, so a slow producer on a pipe is not waited for beyond its
-    last line. Undecodable bytes become U+FFFD: that line then fails alone, as invalid JSON.
-    A read of standard input is abandoned on cancellation (Ctrl-C must not wait for typing);
-    a file's is not, since its descriptor is closed afterwards and could be reused.
+    last line. A read of standard input is abandoned on cancellation (Ctrl-C must not wait for
+    typing); a file's is not, since its descriptor is closed afterwards and could be reused.
     """
 
     def __init__(self, fd: int, *, is_stdin: bool) -> None:
         self._fd = fd
         self._abandon_on_cancel = is_stdin
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._splitter = _Splitter()
         self._ready: deque[tuple[int, str]] = deque()
-        self._partial = ""
-        self._number = 0
         self._ended = False
 
     def __aiter__(self) -> _Lines:
@@ -153,19 +192,19 @@ class _Lines:
                 os.read, self._fd, _CHUNK_BYTES, abandon_on_cancel=self._abandon_on_cancel
             )
             self._ended = not chunk
-            *complete, self._partial = (self._partial + self._decoder.decode(chunk, final=self._ended)).split("\n")
-            if self._ended:
-                complete.append(self._partial)
-            for text in complete:
-                self._number += 1
-                if text.strip():
-                    self._ready.append((self._number, text))
+            self._ready.extend(self._splitter.feed(chunk))
         return self._ready.popleft()
 
 
-def _count_lines(path: str) -> int:
-    with open(path, encoding="utf-8", errors="replace") as source:
-        return sum(1 for line in source if line.strip())
+def _count_lines(fd: int) -> int:
+    """The non-blank lines from a regular file's read position on, counted without moving it."""
+    splitter = _Splitter()
+    offset = os.lseek(fd, 0, os.SEEK_CUR)
+    count = 0
+    while chunk := os.pread(fd, _CHUNK_BYTES, offset):
+        offset += len(chunk)
+        count += len(splitter.feed(chunk))
+    return count + len(splitter.feed(b""))
 
 
 async def _dry_run(client: AsyncTaskRouter, lines: _Lines) -> int:
