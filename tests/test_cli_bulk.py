@@ -74,7 +74,7 @@ async def test_a_result_per_line_and_a_summary(
 ) -> None:
     path = write(
         tmp_path / "in.jsonl",
-        line(fake, 0, etag="1"),  # a bare ETag means "1"
+        line(fake, 0, etag='"1"'),  # the ETag as the API sent it, quotes and all
         line(fake, 1, params={"reservation_status": "accepted"}),  # snake_case names work in files too
         line(fake, 2, etag='"9"'),
         "",
@@ -90,6 +90,7 @@ async def test_a_result_per_line_and_a_summary(
     assert (found[3]["error"]["status"], found[3]["error"]["code"]) == (412, 20412)
     assert found[5]["error"]["message"].startswith("not JSON")
     assert sorted(str(r.headers.get("if-match")) for r in fake.requests) == ['"1"', '"9"', "None"]
+    assert (found[3]["error"]["if_match"], found[3]["error"]["current_etag"]) == ('"9"', None)
     lines = err.splitlines()
     assert lines[0].startswith("Done: 4 of 4 updates in ")
     assert lines[1:] == ["  ok      2", "  failed  2 (HTTP 412 code 20412: 1, invalid input: 1)"]
@@ -111,7 +112,7 @@ async def test_lines_that_cannot_be_sent_fail_alone(
     found = results(capsys.readouterr().out)
     assert [found[n]["ok"] for n in range(1, 7)] == [False] * 5 + [True]
     assert found[1]["error"]["message"].startswith('"params": To: cannot be sent: it holds a lone surrogate')
-    assert found[2]["error"]["message"].startswith('"etag": an ETag is printable ASCII')
+    assert found[2]["error"]["message"].startswith('"etag": expected an ETag as the API sent it')
     assert "reservation_sid must be a Reservation SID" in found[3]["error"]["message"]
     assert found[4]["error"]["message"] == '"workspace_sid" must be a string'
     assert found[5]["error"]["message"] == "give exactly one of task_sid and worker_sid"
@@ -385,3 +386,13 @@ async def test_a_utf8_byte_order_mark_is_not_part_of_the_first_line(
     assert await run_bulk_update(client, str(path), concurrency=1, dry_run=dry_run) == 0
     out = capsys.readouterr().out
     assert [r["ok"] for r in results(out).values()] == ([] if dry_run else [True, True])
+
+
+async def test_an_etag_is_sent_exactly_as_given(
+    fake: FakeTaskRouter, client: AsyncTaskRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18 item 5: a bare 1 used to be sent as "1"; the fake's ETags are quoted, so 1 is refused."""
+    path = write(tmp_path / "in.jsonl", line(fake, 0, etag="1"))
+    assert await run_bulk_update(client, path, concurrency=1, dry_run=False) == 1
+    assert [r.headers["if-match"] for r in fake.requests] == ["1"]
+    assert results(capsys.readouterr().out)[1]["error"]["status"] == 412

@@ -16,6 +16,9 @@ import attrs
 from .._converter import wire_name
 from .._errors import ValidationError
 from .._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+
+# The library's one If-Match check (private to the package, shared with the CLI rather than copied).
+from .._reservations import _etag as check_etag
 from .._sids import is_sid
 
 __all__ = [
@@ -104,15 +107,16 @@ def update_params(fields: Iterable[tuple[str, object]], update_class: type[P]) -
 
 
 def if_match_value(text: str) -> str:
-    """An ETag as If-Match needs it: ``1`` becomes ``"1"``; ``"1"``, ``W/"1"`` and ``*`` are kept as given."""
-    text = text.strip()
-    if not text.isascii() or not text.isprintable():
-        raise ValueError(f"an ETag is printable ASCII text, got {text!r}")
-    if text == "*" or text.startswith(('"', "W/")):
-        return text
-    if not text or '"' in text:
-        raise ValueError(f'expected an ETag such as 1 or "1", got {text!r}')
-    return f'"{text}"'
+    """An ETag for If-Match, sent exactly as given: the ETag header as read (``"3"``, quotes and all).
+
+    Nothing is added: Twilio does not document its ETag format, and quoting a value it sent bare
+    would make every conditional update fail. The check is the library's, worded for the CLI.
+    """
+    try:
+        check_etag(text)
+    except ValidationError:
+        raise ValueError(f"expected an ETag as the API sent it (printable ASCII), got {text!r}") from None
+    return text
 
 
 _NOT_SHOWN = "its value is not shown, in case it is a secret"

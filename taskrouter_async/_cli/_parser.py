@@ -81,7 +81,8 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         "--if-match",
         metavar="ETAG",
         type=_typed(if_match_value),
-        help='apply only if the reservation still has this ETag (1 means "1")',
+        help="apply only if the reservation still has this ETag: the etag a fetch printed, sent exactly as given "
+        "(quotes included, e.g. '\"3\"')",
     )
     update.set_defaults(command="update", command_parser=update)
 
@@ -91,7 +92,7 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         help="apply JSON-lines updates concurrently",
         description='Each input line: {"workspace_sid": "WS...", "task_sid": "WT..." or "worker_sid": "WK...", '
         '"reservation_sid": "WR...", "params": {"ReservationStatus": "accepted", ...}, "etag": optional}; '
-        "params by their API or snake_case names, a bare etag such as 1 quoted for you. "
+        "params by their API or snake_case names; etag as a fetch printed it (quotes included), sent as given. "
         "One JSON result line per input line; a summary on stderr; exit status 1 if any failed.",
     )
     source = bulk.add_argument("file", nargs="?", default="-", help="input file (default: standard input)")
