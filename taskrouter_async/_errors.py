@@ -206,12 +206,14 @@ class PreconditionFailedError(APIStatusError):
     @property
     def if_match(self) -> str | None:
         """The If-Match header the refused request carried, exactly as sent."""
-        return self.response.request.headers.get("if-match")
+        sent: str | None = self.response.request.headers.get("if-match")
+        return sent
 
     @property
     def current_etag(self) -> str | None:
         """The ETag header of the 412 answer, if the API sent one (it does not promise to)."""
-        return self.response.headers.get("etag")
+        current: str | None = self.response.headers.get("etag")
+        return current
 
     def _text(self) -> str:
         if self.if_match is None:

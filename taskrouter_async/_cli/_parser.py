@@ -47,7 +47,9 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     )
 
     parent = argparse.ArgumentParser(add_help=False, parents=[api])
-    parent.add_argument("--workspace", required=True, metavar="WS_SID", type=_sid("WS"))
+    parent.add_argument(
+        "--workspace", required=True, metavar="WS_SID", type=_sid("WS"), help="the workspace the reservations are in"
+    )
     which = parent.add_mutually_exclusive_group(required=True)
     which.add_argument("--task", metavar="WT_SID", type=_sid("WT"), help="a task's reservations")
     which.add_argument("--worker", metavar="WK_SID", type=_sid("WK"), help="a worker's reservations")
