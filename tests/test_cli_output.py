@@ -178,3 +178,45 @@ async def test_a_long_list_prints_in_aligned_batches_under_one_header_and_is_nev
     assert len({row.index("accepted") for row in rows}) == 1
     assert len({row.index(WORKER_SID) for row in rows}) == 1
     assert "Bartholomew Lon…" in rows[1]
+
+
+@pytest.mark.anyio
+async def test_a_list_walk_shows_its_count_on_stderr_when_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 7: a walk of a long list showed nothing until its last page."""
+    from taskrouter_async._cli import _commands, _walk
+    from taskrouter_async.testing import FakeTaskRouter
+
+    fake = FakeTaskRouter()
+    task = fake.add_task()
+    for n in range(7):
+        fake.add_reservation(task_sid=task, worker_name=f"W{n}")
+    shown: list[str] = []
+
+    class Display(_walk.WalkProgress):
+        def advance(self) -> None:
+            super().advance()
+            shown.append(render(self.renderable(), 80))
+
+    monkeypatch.setattr(
+        _commands, "walk_display", lambda noun: Display(noun, console=Console(file=io.StringIO(), width=80))
+    )
+    args = _commands.build_parser().parse_args(
+        ["reservations", "list", "--workspace", fake.reservations[0].workspace_sid, "--task", task, "--page-size", "3"]
+    )
+    printed: list[str] = []
+
+    async def printer(items: AsyncIterator[Reservation]) -> None:
+        printed.extend([r.sid async for r in items])
+
+    monkeypatch.setattr(_commands, "AsyncTaskRouter", lambda **options: fake.connect())
+    assert await _commands._list(args, {}, printer) == 0
+    assert len(printed) == 7
+    assert "listing 7 reservations" in shown[-1]
+    assert "listing 1 reservations" in shown[0]
+
+
+def test_the_walk_display_is_off_when_stderr_is_not_a_terminal() -> None:
+    from taskrouter_async._cli._walk import walk_display
+
+    with walk_display("reservations") as display:  # pytest captures stderr: not a terminal
+        assert display is None

@@ -27,6 +27,7 @@ from ._fake_server import prepare_fake_server
 from ._inputs import CLIError, UsageError, credentials_from_env, update_params
 from ._output import needs_rich, write_json_line
 from ._parser import build_parser
+from ._walk import counted, walk_display
 
 __all__ = ["prepare"]
 
@@ -142,7 +143,8 @@ async def _list(args: argparse.Namespace, options: dict[str, Any], printer: Prin
             limit=args.limit,
             **by_worker,  # worker reservations take no worker filter
         )
-        await printer(items)
+        with walk_display("reservations") as display:
+            await printer(counted(items, display))
     return 0
 
 
