@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import re
 import socket
 import sys
 import threading
@@ -20,9 +21,9 @@ from rich.console import Console
 
 from taskrouter_async import AsyncTaskRouter, RateLimit
 from taskrouter_async._cli import _bulk_update
-from taskrouter_async._cli._bulk_update import run_bulk_update
+from taskrouter_async._cli._bulk_update import UNDER_WAY_MESSAGE, run_bulk_update
 from taskrouter_async._cli._commands import _rate_limit
-from taskrouter_async._cli._inputs import UsageError
+from taskrouter_async._cli._inputs import CLIError, UsageError
 from taskrouter_async._cli._parser import build_parser
 from taskrouter_async._cli._progress import BulkProgressDisplay
 from taskrouter_async._cli._stats import BulkStats
@@ -180,10 +181,14 @@ async def test_the_display_shows_requests_in_flight_before_any_result_and_ctrl_c
             group.cancel_scope.cancel()  # what Ctrl-C does to the run
     assert "0/3" in shown
     assert "in flight 3 · waiting 0 · limit 5/5 · 429 waits 0 · failed 0" in shown
-    assert capsys.readouterr().err.splitlines()[3:] == [
+    out, err = capsys.readouterr()
+    assert err.splitlines()[3:] == [
         "  stopped 3 under way: they may or may not have been applied (fetch them to know)",
         "  unsent  0",
+        "  resume  run again with --resume RESULTS (this run's stdout): see the bulk-update docs",
     ]
+    # What --resume reads: each update taken and unfinished, by its line.
+    assert out.splitlines() == [json.dumps({"line": n, "ok": None, "under_way": True}) for n in (1, 2, 3)]
 
 
 async def test_the_display_counts_429_waits_and_the_lowered_limit(
@@ -396,3 +401,71 @@ async def test_an_etag_is_sent_exactly_as_given(
     assert await run_bulk_update(client, path, concurrency=1, dry_run=False) == 1
     assert [r.headers["if-match"] for r in fake.requests] == ["1"]
     assert results(capsys.readouterr().out)[1]["error"]["status"] == 412
+
+
+async def test_resume_skips_final_outcomes_and_resends_under_way_lines_only_with_an_etag(
+    fake: FakeTaskRouter, client: AsyncTaskRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18 item 6: after Ctrl-C there was no way to go on without sending twice."""
+    extra = [fake.add_reservation(task_sid=fake.reservations[0].task_sid) for _ in range(2)]
+    assert len(extra) == 2
+    path = write(
+        tmp_path / "in.jsonl",
+        line(fake, 0),  # 1: applied before
+        line(fake, 1),  # 2: failed before (a final outcome too)
+        line(fake, 2, etag='"1"'),  # 3: under way before, with an etag: sent again
+        line(fake, 3),  # 4: under way before, no etag: listed, not sent
+        line(fake, 4),  # 5: never sent
+    )
+    earlier = write(
+        tmp_path / "results.jsonl",
+        {"line": 1, "ok": True, "reservation": {}},
+        {"line": 2, "ok": False, "error": {"status": 503}},
+        {"line": 3, "ok": None, "under_way": True},
+        {"line": 4, "ok": None, "under_way": True},
+    )
+    assert await run_bulk_update(client, path, concurrency=2, dry_run=False, resume=[earlier]) == 1
+    out, err = capsys.readouterr()
+    found = results(out)
+    assert sorted(found) == [3, 4, 5]
+    assert found[3]["ok"]
+    assert found[5]["ok"]
+    assert found[4] == {"line": 4, "ok": False, "error": {"message": UNDER_WAY_MESSAGE}}
+    sent = sorted(r.path.rsplit("/", 1)[-1] for r in fake.requests)
+    assert sent == sorted([fake.reservations[2].sid, fake.reservations[4].sid])
+    assert "  skipped 2 (a final outcome in the --resume results)" in err
+    assert "  check   1 were under way when an earlier run stopped and have no etag" in err
+    assert err.startswith("Done: 5 of 5 updates")
+
+
+async def test_an_interrupted_runs_results_resume_it(
+    fake: FakeTaskRouter, client: AsyncTaskRouter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "in.jsonl", line(fake, 0, etag='"1"'), line(fake, 1), line(fake, 2))
+    fake.stall_next(2, seconds=math.inf)
+    with anyio.move_on_after(1):
+        await run_bulk_update(client, path, concurrency=2, dry_run=False)
+    first = tmp_path / "first.jsonl"
+    first.write_text(capsys.readouterr().out)
+    assert await run_bulk_update(client, path, concurrency=2, dry_run=False, resume=[str(first)]) == 1
+    found = results(capsys.readouterr().out)
+    # Line 1 had an etag: sent again, and the fake, which stalled its first try, had not applied it.
+    # Line 2 had none: listed. Line 3 was never taken (concurrency 2): sent.
+    assert (found[1]["ok"], found[2]["error"]["message"], found[3]["ok"]) == (True, UNDER_WAY_MESSAGE, True)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{nope\n", "--resume {path}: line 1 is not JSON"),
+        ('{"ok": true}\n', '--resume {path}: line 1 has no "line" number'),
+        ('\n{"line": 2}\n', '--resume {path}: line 2 has neither "ok" true or false nor "under_way"'),
+    ],
+)
+async def test_resume_refuses_what_is_not_a_results_file(
+    client: AsyncTaskRouter, tmp_path: Path, content: str, message: str
+) -> None:
+    results_path = tmp_path / "results.jsonl"
+    results_path.write_text(content)
+    with pytest.raises(CLIError, match="^" + re.escape(message.format(path=results_path))):
+        await run_bulk_update(client, "-", concurrency=1, dry_run=False, resume=[str(results_path)])

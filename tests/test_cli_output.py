@@ -126,6 +126,19 @@ def test_summary_on_ctrl_c_says_what_was_left() -> None:
         "  failed  0",
         "  stopped 10 under way: they may or may not have been applied (fetch them to know)",
         "  unsent  590",
+        "  resume  run again with --resume RESULTS (this run's stdout): see the bulk-update docs",
+    ]
+
+
+def test_summary_of_a_resumed_run_lists_the_lines_to_check() -> None:
+    stats = BulkStats(total=30, concurrency=10, max_concurrency=10)
+    stats.succeeded, stats.skipped = 3, 2
+    stats.to_check = list(range(1, 26))
+    stats.failures["under way before, no etag"] = 25
+    assert summary(stats, elapsed=1.0, interrupted=False).splitlines()[3:5] == [
+        "  skipped 2 (a final outcome in the --resume results)",
+        "  check   25 were under way when an earlier run stopped and have no etag, so were not sent again: "
+        "fetch them to know (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, …)",
     ]
 
 

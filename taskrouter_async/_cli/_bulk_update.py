@@ -14,11 +14,12 @@ import stat
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._bulk import BulkRun, BulkUpdate
@@ -27,12 +28,12 @@ from .._converter import unstructure_reservation
 from .._params import TaskReservationUpdate, WorkerReservationUpdate
 from ._inputs import CLIError, close_match, if_match_value, update_params
 from ._output import error_json, write_json_line
-from ._stats import INVALID_INPUT, BulkStats, failure_kind, summary
+from ._stats import INVALID_INPUT, UNSURE, BulkStats, failure_kind, summary
 
 if TYPE_CHECKING:
     from ._progress import BulkProgressDisplay
 
-__all__ = ["check_line", "run_bulk_update"]
+__all__ = ["UNDER_WAY_MESSAGE", "ResumePlan", "check_line", "run_bulk_update"]
 
 _KINDS = ("task", "worker")
 _KEYS = ("workspace_sid", "task_sid", "worker_sid", "reservation_sid", "params", "etag")
@@ -104,14 +105,22 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 
 async def run_bulk_update(
-    client: AsyncTaskRouter, path: str, *, concurrency: int, dry_run: bool, clock: Callable[[], float] = time.monotonic
+    client: AsyncTaskRouter,
+    path: str,
+    *,
+    concurrency: int,
+    dry_run: bool,
+    resume: Sequence[str] = (),
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """The command: exit status 1 if any line failed (or, with ``dry_run``, is invalid).
 
     The input is opened once and read once: a pipe (``<(...)``, ``/dev/fd/N``) or a FIFO has no
     second reading. Only a regular file is counted first, through its open descriptor with
     ``os.pread`` (which leaves the read position alone), for a progress bar with a total.
+    ``resume`` names results files of earlier runs of the same input (see ``ResumePlan``).
     """
+    plan = await anyio.to_thread.run_sync(ResumePlan.read, resume)
     try:
         fd = sys.stdin.fileno() if path == "-" else await anyio.to_thread.run_sync(os.open, path, os.O_RDONLY)
     except OSError as exc:
@@ -122,7 +131,7 @@ async def run_bulk_update(
             return await _dry_run(client, lines)
         total = await anyio.to_thread.run_sync(_count_lines, fd) if stat.S_ISREG(os.fstat(fd).st_mode) else None
         stats = BulkStats(total=total, concurrency=concurrency, max_concurrency=concurrency)
-        run = _BulkRun(client, concurrency, stats)
+        run = _BulkRun(client, concurrency, stats, plan)
         started = clock()
         finished = False
         try:
@@ -131,11 +140,68 @@ async def run_bulk_update(
             finished = True
         finally:
             run.poll()
+            if not finished:
+                run.mark_under_way()
             print(summary(stats, elapsed=clock() - started, interrupted=not finished), file=sys.stderr, flush=True)
     finally:
         if path != "-":
             os.close(fd)
     return 1 if stats.failed else 0
+
+
+#: The result of a line that was under way when an earlier run stopped, and that is not re-sent.
+UNDER_WAY_MESSAGE = (
+    "under way when an earlier run stopped, and it has no etag: it may or may not have been applied, "
+    "so it is not sent again; fetch the reservation to know"
+)
+
+
+@attrs.frozen(kw_only=True)
+class ResumePlan:
+    """What earlier runs' results files say about each input line, for ``--resume``.
+
+    A line with a result (``"ok"`` true or false) has a final outcome and is skipped. A line
+    that was under way when a run was interrupted (``"under_way": true``) may or may not have
+    been applied: it is sent again only with an ``etag``, since If-Match turns a repeat of an
+    applied update into a 412 instead of a second update; without one it is listed for the user
+    to check. Every other line was never sent, and is sent.
+    """
+
+    final: frozenset[int] = frozenset()
+    under_way: frozenset[int] = frozenset()
+
+    @classmethod
+    def read(cls, paths: Sequence[str]) -> ResumePlan:
+        """The plan from results files (a later file's final outcome wins over an earlier under-way mark)."""
+        final: set[int] = set()
+        under_way: set[int] = set()
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8-sig", errors="replace") as results:
+                    for number, text in enumerate(results, 1):
+                        if text.strip():
+                            line, outcome = _result(text, f"--resume {path}: line {number}")
+                            (under_way if outcome is None else final).add(line)
+            except OSError as exc:
+                raise CLIError(f"cannot read --resume {path}: {exc.strerror}") from None
+        return cls(final=frozenset(final), under_way=frozenset(under_way - final))
+
+
+def _result(text: str, where: str) -> tuple[int, bool | None]:
+    """A results line's input line number and outcome (``None``: it was under way)."""
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        raise CLIError(f"{where} is not JSON: give the results (stdout) of an earlier bulk-update") from None
+    line = record.get("line") if isinstance(record, dict) else None
+    if isinstance(line, bool) or not isinstance(line, int):
+        raise CLIError(f'{where} has no "line" number: give the results (stdout) of an earlier bulk-update')
+    outcome = record.get("ok")
+    if isinstance(outcome, bool):
+        return line, outcome
+    if outcome is None and record.get("under_way") is True:
+        return line, None
+    raise CLIError(f'{where} has neither "ok" true or false nor "under_way": not a bulk-update result')
 
 
 class _Splitter:
@@ -244,6 +310,8 @@ class _Counted:
     def __init__(self, items: MemoryObjectReceiveStream[BulkUpdate[Any]], stats: BulkStats) -> None:
         self._items = items
         self._stats = stats
+        #: Items of this kind taken so far: the indexes below it are started (``update_many`` counts the same way).
+        self.taken = 0
 
     def __aiter__(self) -> _Counted:
         return self
@@ -254,17 +322,20 @@ class _Counted:
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
         self._stats.started += 1
+        self.taken += 1
         return item
 
 
 class _BulkRun:
     """One run: reads lines, feeds task and worker updates to two ``update_many`` runs, writes results."""
 
-    def __init__(self, client: AsyncTaskRouter, concurrency: int, stats: BulkStats) -> None:
+    def __init__(self, client: AsyncTaskRouter, concurrency: int, stats: BulkStats, plan: ResumePlan) -> None:
         self.client = client
         self.concurrency = concurrency
         self.stats = stats
+        self.plan = plan
         self.runs: dict[str, BulkRun[Any, Any]] = {}
+        self.inputs: dict[str, _Counted] = {}
         #: Input line numbers of the items sent to each kind's run, by that run's item index.
         self.lines: dict[str, dict[int, int]] = {kind: {} for kind in _KINDS}
         self.sent = dict.fromkeys(_KINDS, 0)
@@ -285,11 +356,19 @@ class _BulkRun:
                     runs.start_soon(self._drain, kind, receive)
                 with streams["task"][0], streams["worker"][0]:
                     async for number, text in lines:
+                        if number in self.plan.final:
+                            self.stats.skipped += 1
+                            continue
                         try:
                             kind, item = check_line(text, self.client)
                         except ValueError as exc:
                             self.stats.failures[INVALID_INPUT] += 1
                             self.write({"line": number, "ok": False, "error": {"message": str(exc)}})
+                            continue
+                        if number in self.plan.under_way and item.etag is None:
+                            self.stats.failures[UNSURE] += 1
+                            self.stats.to_check.append(number)
+                            self.write({"line": number, "ok": False, "error": {"message": UNDER_WAY_MESSAGE}})
                             continue
                         self.lines[kind][self.sent[kind]] = number
                         self.sent[kind] += 1
@@ -299,7 +378,8 @@ class _BulkRun:
     async def _drain(self, kind: str, items: MemoryObjectReceiveStream[BulkUpdate[Any]]) -> None:
         resource: Any = self.client.task_reservations if kind == "task" else self.client.worker_reservations
         stats = self.stats
-        run = self.runs[kind] = resource.update_many(_Counted(items, stats), concurrency=self.concurrency)
+        counted = self.inputs[kind] = _Counted(items, stats)
+        run = self.runs[kind] = resource.update_many(counted, concurrency=self.concurrency)
         async with items, run as results:
             async for result in results:
                 line = self.lines[kind].pop(result.index)
@@ -310,6 +390,15 @@ class _BulkRun:
                 else:
                     stats.failures[failure_kind(result.error)] += 1
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})
+
+    def mark_under_way(self) -> None:
+        """After an interruption: a result line for each update taken by a run and not finished, which may
+        or may not have been applied (``--resume`` reads them). Items still queued were never sent: no line."""
+        for kind, pending in self.lines.items():
+            taken = self.inputs[kind].taken if kind in self.inputs else 0
+            for index, line in sorted(pending.items(), key=lambda item: item[1]):
+                if index < taken:
+                    write_json_line({"line": line, "ok": None, "under_way": True})
 
     def poll(self) -> None:
         """Copy the runs' live figures into the stats: requests in flight, 429s, the limit of the kinds in use,

@@ -49,6 +49,8 @@ def prepare(args: argparse.Namespace) -> Command:
     params = _update_params(args) if args.command == "update" else None
     options = _client_options(args)
     if args.command == "bulk-update":
+        if args.dry_run and args.resume:
+            raise UsageError("--dry-run checks every line: give it without --resume")
         return functools.partial(_bulk_update, args, {**options, **_rate_limit(args)})
     printer = _printer(args)
     if args.command == "list":
@@ -184,7 +186,9 @@ async def _update(
 
 async def _bulk_update(args: argparse.Namespace, options: dict[str, Any]) -> int:
     async with AsyncTaskRouter(**options) as client:
-        return await run_bulk_update(client, args.file, concurrency=args.concurrency, dry_run=args.dry_run)
+        return await run_bulk_update(
+            client, args.file, concurrency=args.concurrency, dry_run=args.dry_run, resume=args.resume
+        )
 
 
 async def _demo() -> int:

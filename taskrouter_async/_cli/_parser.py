@@ -106,6 +106,14 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         help=f"updates in flight at once, for task and for worker reservations (default {DEFAULT_CONCURRENCY})",
     )
     bulk.add_argument("--dry-run", action="store_true", help="check every line (and the credentials); send nothing")
+    resume = bulk.add_argument(
+        "--resume",
+        action="append",
+        default=[],
+        metavar="RESULTS",
+        help="the results (stdout) of an earlier run of the same input: skip lines with a final outcome; "
+        "re-send what was under way only with an etag (If-Match makes a repeat safe), list the rest; repeatable",
+    )
     bulk.add_argument(
         "--rate",
         type=_count(1),
@@ -167,7 +175,7 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     completion.set_defaults(command="completion", command_parser=completion)
 
     if file_completion is not None:
-        for action in (source, updates_file):
+        for action in (source, resume, updates_file):
             action.complete = file_completion  # type: ignore[attr-defined]  # read by shtab
     return parser
 
