@@ -24,8 +24,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._bulk import BulkRun, BulkUpdate
 from .._client import AsyncTaskRouter
-from .._converter import unstructure_reservation
-from .._params import TaskReservationUpdate, WorkerReservationUpdate
+from .._converter import unstructure_model
+from ..resources import TaskReservationUpdate, WorkerReservationUpdate
+from ..resources.reservations import UPDATE_TASK_RESERVATION, UPDATE_WORKER_RESERVATION
 from ._inputs import CLIError, close_match, if_match_value, update_params
 from ._output import error_json, write_json_line
 from ._stats import INVALID_INPUT, UNSURE, BulkStats, failure_kind, summary
@@ -87,8 +88,10 @@ def _check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any
     except ValueError as exc:
         raise ValueError(f'"etag": {exc}') from None
     resource: Any = client.task_reservations if kind == "task" else client.worker_reservations
+    operation = UPDATE_TASK_RESERVATION if kind == "task" else UPDATE_WORKER_RESERVATION
     # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
-    resource._prepare_update(item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag)
+    sids = (item.workspace_sid, item.parent_sid, item.reservation_sid)
+    resource._prepare(operation, sids, item.params, None, item.etag)
     return kind, item
 
 
@@ -386,7 +389,7 @@ class _BulkRun:
                 stats.finished += 1
                 if result.reservation is not None:
                     stats.succeeded += 1
-                    self.write({"line": line, "ok": True, "reservation": unstructure_reservation(result.reservation)})
+                    self.write({"line": line, "ok": True, "reservation": unstructure_model(result.reservation)})
                 else:
                     stats.failures[failure_kind(result.error)] += 1
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})

@@ -15,11 +15,9 @@ import attrs
 
 from .._converter import wire_name
 from .._errors import ValidationError
-from .._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-
-# The library's one If-Match check (private to the package, shared with the CLI rather than copied).
-from .._reservations import _etag as check_etag
+from .._resource import checked_etag
 from .._sids import is_sid
+from ..resources import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 
 __all__ = [
     "CLIError",
@@ -113,7 +111,7 @@ def if_match_value(text: str) -> str:
     would make every conditional update fail. The check is the library's, worded for the CLI.
     """
     try:
-        check_etag(text)
+        checked_etag(text)
     except ValidationError:
         raise ValueError(f"expected an ETag as the API sent it (printable ASCII), got {text!r}") from None
     return text

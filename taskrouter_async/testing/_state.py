@@ -16,8 +16,8 @@ import attrs
 
 from .._converter import as_utc, wire_name
 from .._enums import ReservationStatus
-from .._params import ReservationUpdate
 from .._sids import check_sid
+from ..resources import ReservationUpdate
 
 __all__ = ["FakeAPIError", "FakeReservation", "FakeStore", "FakeTask", "ListQuery", "PageSlice"]
 
