@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from rich.console import Console
 
@@ -469,3 +470,66 @@ async def test_resume_refuses_what_is_not_a_results_file(
     results_path.write_text(content)
     with pytest.raises(CLIError, match="^" + re.escape(message.format(path=results_path))):
         await run_bulk_update(client, "-", concurrency=1, dry_run=False, resume=[str(results_path)])
+
+
+def sample_json(cls: type[Any], **given: Any) -> dict[str, Any]:
+    """A payload of ``cls`` that the client reads: a value of the right type for every field."""
+    import datetime
+    import enum
+    import typing
+
+    import attrs
+
+    hints = typing.get_type_hints(cls)
+    payload: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.name == "etag":
+            continue
+        kind = next((a for a in typing.get_args(hints[field.name]) if a is not type(None)), hints[field.name])
+        kind = typing.get_origin(kind) or kind
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            payload[field.name] = next(iter(kind)).value
+        else:
+            defaults = {str: "x", bool: False, int: 0, datetime.datetime: "2024-05-14T10:50:00Z", list: [], tuple: []}
+            payload[field.name] = defaults.get(kind, {})
+    return {**payload, **given}
+
+
+# The spec check (tests/spec_check.py) knows the reservation paths only, so far.
+@pytest.mark.nonconforming_requests
+async def test_tasks_and_workers_are_updated_in_bulk_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 18 item 6: a line without reservation_sid updates the task or the worker itself."""
+    from taskrouter_async import Task, Worker
+
+    from .sids import TASK_SID, WORKER_SID, WORKSPACE_SID
+
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if "/Tasks/" in request.url.path:
+            return httpx.Response(200, json=sample_json(Task, sid=TASK_SID, attributes="{}"), headers={"ETag": '"8"'})
+        return httpx.Response(200, json=sample_json(Worker, sid=WORKER_SID, attributes="{}"))
+
+    path = write(
+        tmp_path / "in.jsonl",
+        {
+            "workspace_sid": WORKSPACE_SID,
+            "task_sid": TASK_SID,
+            "params": {"AssignmentStatus": "completed"},
+            "etag": '"7"',
+        },
+        {"workspace_sid": WORKSPACE_SID, "worker_sid": WORKER_SID, "params": {"activity_sid": "WA" + "1" * 32}},
+        {"workspace_sid": WORKSPACE_SID, "task_sid": TASK_SID, "params": {"ReservationStatus": "accepted"}},
+    )
+    transport = httpx.MockTransport(answer)
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, transport=transport, max_retries=0) as client:
+        assert await run_bulk_update(client, path, concurrency=2, dry_run=False) == 1
+    found = results(capsys.readouterr().out)
+    assert found[1].get("task", found)["sid"] == TASK_SID
+    assert found[2]["worker"]["sid"] == WORKER_SID
+    assert found[3]["error"]["message"].startswith("\"params\": unknown update field 'ReservationStatus'")
+    by_path = {r.url.path.rsplit("/", 1)[-1]: r for r in sent}
+    assert by_path[TASK_SID].headers["if-match"] == '"7"'
+    assert by_path[TASK_SID].content == b"AssignmentStatus=completed"
+    assert by_path[WORKER_SID].content == b"ActivitySid=WA" + b"1" * 32

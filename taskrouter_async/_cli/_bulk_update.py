@@ -8,6 +8,7 @@ cannot be sent (not JSON, an unknown key, a bad value) becomes that line's error
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
 import stat
@@ -25,8 +26,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from .._bulk import BulkRun, BulkUpdate
 from .._client import AsyncTaskRouter
 from .._converter import unstructure_model
-from ..resources import TaskReservationUpdate, WorkerReservationUpdate
+from .._params import Params
+from .._resource import Operation
+from ..resources import TaskReservationUpdate, TaskUpdate, WorkerReservationUpdate, WorkerUpdate
 from ..resources.reservations import UPDATE_TASK_RESERVATION, UPDATE_WORKER_RESERVATION
+from ..resources.tasks import UPDATE_TASK
+from ..resources.workers import UPDATE_WORKER
 from ._inputs import CLIError, close_match, if_match_value, update_params
 from ._output import error_json, write_json_line
 from ._stats import INVALID_INPUT, UNSURE, BulkStats, failure_kind, summary
@@ -36,14 +41,52 @@ if TYPE_CHECKING:
 
 __all__ = ["UNDER_WAY_MESSAGE", "ResumePlan", "check_line", "run_bulk_update"]
 
-_KINDS = ("task", "worker")
 _KEYS = ("workspace_sid", "task_sid", "worker_sid", "reservation_sid", "params", "etag")
+
+
+@attrs.frozen
+class _Target:
+    """What a kind of line updates: the client's resource, its update operation and params, the line's SID keys."""
+
+    resource: str
+    operation: Operation[Any]
+    params: type[Params]
+    sids: tuple[str, ...]
+    example: str
+    #: The key of the updated resource in a result line.
+    result_key: str = "reservation"
+
+
+#: A line with ``reservation_sid`` updates a task's or a worker's reservation; without, the task or worker.
+_TARGETS = {
+    "task": _Target(
+        "task_reservations",
+        UPDATE_TASK_RESERVATION,
+        TaskReservationUpdate,
+        ("workspace_sid", "task_sid", "reservation_sid"),
+        '{"ReservationStatus": "accepted"}',
+    ),
+    "worker": _Target(
+        "worker_reservations",
+        UPDATE_WORKER_RESERVATION,
+        WorkerReservationUpdate,
+        ("workspace_sid", "worker_sid", "reservation_sid"),
+        '{"ReservationStatus": "accepted"}',
+    ),
+    "tasks": _Target(
+        "tasks", UPDATE_TASK, TaskUpdate, ("workspace_sid", "task_sid"), '{"AssignmentStatus": "completed"}', "task"
+    ),
+    "workers": _Target(
+        "workers", UPDATE_WORKER, WorkerUpdate, ("workspace_sid", "worker_sid"), '{"ActivitySid": "WA..."}', "worker"
+    ),
+}
+_KINDS = tuple(_TARGETS)
 _CHUNK_BYTES = 1 << 16
 #: How often the progress display is redrawn.
 _REFRESH_SECONDS = 0.1
 
 
-def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]]:
+def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, Any]:
     """One input line as (kind, update), checked as ``update_many`` will check it; ValueError says what is wrong.
 
     Whatever makes a line unreadable is that line's error, so one bad line never ends a run.
@@ -54,7 +97,7 @@ def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]
         raise ValueError("not JSON (nested too deeply)") from None
 
 
-def _check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]]:
+def _check_line(text: str, client: AsyncTaskRouter) -> tuple[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -66,33 +109,34 @@ def _check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any
         raise ValueError("; ".join(_unknown_key(key) for key in unknown))
     if ("task_sid" in data) == ("worker_sid" in data):
         raise ValueError("give exactly one of task_sid and worker_sid")
-    kind = "task" if "task_sid" in data else "worker"
+    parent = "task" if "task_sid" in data else "worker"
+    kind = parent if "reservation_sid" in data else f"{parent}s"
+    target = _TARGETS[kind]
     fields = data.get("params")
     if not isinstance(fields, dict) or not fields:
-        raise ValueError('"params" must be an object of update fields, e.g. {"ReservationStatus": "accepted"}')
-    update_class = TaskReservationUpdate if kind == "task" else WorkerReservationUpdate
-    workspace_sid, parent_sid, reservation_sid = (
-        _text(data, name) for name in ("workspace_sid", f"{kind}_sid", "reservation_sid")
-    )
+        raise ValueError(f'"params" must be an object of update fields, e.g. {target.example}')
+    sids = tuple(_text(data, name) for name in target.sids)
     etag = data.get("etag")
     if etag is not None and not isinstance(etag, str):
         raise ValueError('"etag" must be a string or null')
     try:
-        params = update_params(fields.items(), update_class)
+        params = update_params(fields.items(), target.params)
     except ValueError as exc:
         raise ValueError(f'"params": {exc}') from None
     try:
-        item = BulkUpdate(
-            workspace_sid, parent_sid, reservation_sid, params, etag=None if etag is None else if_match_value(etag)
-        )
+        etag = None if etag is None else if_match_value(etag)
     except ValueError as exc:
         raise ValueError(f'"etag": {exc}') from None
-    resource: Any = client.task_reservations if kind == "task" else client.worker_reservations
-    operation = UPDATE_TASK_RESERVATION if kind == "task" else UPDATE_WORKER_RESERVATION
+    item: Any = BulkUpdate(*sids, params, etag=etag) if len(sids) == 3 else (*sids, params, etag)
+    resource: Any = getattr(client, target.resource)
     # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
-    sids = (item.workspace_sid, item.parent_sid, item.reservation_sid)
-    resource._prepare(operation, sids, item.params, None, item.etag)
+    resource._prepare(target.operation, sids, params, None, etag)
     return kind, item
+
+
+def etag_of(item: Any) -> str | None:
+    """The If-Match ETag of a checked item: a ``BulkUpdate``'s, or a tuple's last element."""
+    return item.etag if isinstance(item, BulkUpdate) else item[-1]
 
 
 def _unknown_key(key: str) -> str:
@@ -310,7 +354,7 @@ def _display(stats: BulkStats, clock: Callable[[], float]) -> AbstractContextMan
 class _Counted:
     """The items of one kind as ``update_many`` takes them: counts each as started when it is taken."""
 
-    def __init__(self, items: MemoryObjectReceiveStream[BulkUpdate[Any]], stats: BulkStats) -> None:
+    def __init__(self, items: MemoryObjectReceiveStream[Any], stats: BulkStats) -> None:
         self._items = items
         self._stats = stats
         #: Items of this kind taken so far: the indexes below it are started (``update_many`` counts the same way).
@@ -319,7 +363,7 @@ class _Counted:
     def __aiter__(self) -> _Counted:
         return self
 
-    async def __anext__(self) -> BulkUpdate[Any]:
+    async def __anext__(self) -> Any:
         try:
             item = await self._items.receive()
         except anyio.EndOfStream:
@@ -348,7 +392,7 @@ class _BulkRun:
         return lambda record: display.print_above(json.dumps(record))
 
     async def run(self, lines: _Lines, display: BulkProgressDisplay | None) -> None:
-        streams = {kind: anyio.create_memory_object_stream[BulkUpdate[Any]](self.concurrency) for kind in _KINDS}
+        streams = {kind: anyio.create_memory_object_stream[Any](self.concurrency) for kind in _KINDS}
         if display is not None and sys.stdout.isatty():  # one terminal for both: results go above the display
             self.write = self._write_above(display)
         async with anyio.create_task_group() as group:
@@ -357,7 +401,9 @@ class _BulkRun:
             async with anyio.create_task_group() as runs:
                 for kind, (_, receive) in streams.items():
                     runs.start_soon(self._drain, kind, receive)
-                with streams["task"][0], streams["worker"][0]:
+                with contextlib.ExitStack() as senders:
+                    for send, _ in streams.values():
+                        senders.enter_context(send)
                     async for number, text in lines:
                         if number in self.plan.final:
                             self.stats.skipped += 1
@@ -368,7 +414,7 @@ class _BulkRun:
                             self.stats.failures[INVALID_INPUT] += 1
                             self.write({"line": number, "ok": False, "error": {"message": str(exc)}})
                             continue
-                        if number in self.plan.under_way and item.etag is None:
+                        if number in self.plan.under_way and etag_of(item) is None:
                             self.stats.failures[UNSURE] += 1
                             self.stats.to_check.append(number)
                             self.write({"line": number, "ok": False, "error": {"message": UNDER_WAY_MESSAGE}})
@@ -378,8 +424,8 @@ class _BulkRun:
                         await streams[kind][0].send(item)
             group.cancel_scope.cancel()
 
-    async def _drain(self, kind: str, items: MemoryObjectReceiveStream[BulkUpdate[Any]]) -> None:
-        resource: Any = self.client.task_reservations if kind == "task" else self.client.worker_reservations
+    async def _drain(self, kind: str, items: MemoryObjectReceiveStream[Any]) -> None:
+        resource: Any = getattr(self.client, _TARGETS[kind].resource)
         stats = self.stats
         counted = self.inputs[kind] = _Counted(items, stats)
         run = self.runs[kind] = resource.update_many(counted, concurrency=self.concurrency)
@@ -387,9 +433,9 @@ class _BulkRun:
             async for result in results:
                 line = self.lines[kind].pop(result.index)
                 stats.finished += 1
-                if result.reservation is not None:
+                if result.result is not None:
                     stats.succeeded += 1
-                    self.write({"line": line, "ok": True, "reservation": unstructure_model(result.reservation)})
+                    self.write({"line": line, "ok": True, _TARGETS[kind].result_key: unstructure_model(result.result)})
                 else:
                     stats.failures[failure_kind(result.error)] += 1
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})
