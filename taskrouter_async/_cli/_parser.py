@@ -16,6 +16,7 @@ from .._resource import MAX_PAGE_SIZE
 from .._sids import SID_KINDS, is_sid
 from .._version import __version__
 from ._inputs import if_match_value
+from ._resources import add_resource_commands
 
 __all__ = ["DEFAULT_CONCURRENCY", "build_parser"]
 
@@ -27,7 +28,8 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     """The whole command line; ``file_completion`` (shtab's FILE) marks arguments that name files."""
     parser = argparse.ArgumentParser(
         prog="taskrouter-async",
-        description="Twilio TaskRouter reservations from the command line.",
+        description="Twilio TaskRouter from the command line: a command for every resource and operation "
+        "(taskrouter-async workers list WS…), bulk updates, a fake server and a demo.",
         epilog="Credentials come from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and "
         "TWILIO_API_SECRET). Try 'demo' first: it needs neither credentials nor network.",
     )
@@ -161,6 +163,8 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         "--stall-seconds", type=_seconds, default=2.0, metavar="SECONDS", help="how long a stall lasts (default 2)"
     )
     server.set_defaults(command="fake-server", command_parser=server)
+
+    add_resource_commands(commands, api, _typed, if_match=_typed(if_match_value))
 
     demo = commands.add_parser("demo", help="walk through reservations against an in-process fake")
     demo.set_defaults(command="demo", command_parser=demo)
