@@ -165,7 +165,13 @@ class Generator:
                 else ("HttpMethod" if "enum" in schema else self.enum_class(schema["$ref"]))
             )
             self.enums.setdefault(cls, {})
-            return Field(name, wire, f"{cls} | None", description, f"converted_field({self.converter(cls, False)})")
+            return Field(
+                name,
+                wire,
+                f"{cls} | None",
+                description,
+                f"attrs.field(default=None, converter={self.converter(cls, False)})",
+            )
         if schema.get("type") == "array":
             items = schema["items"]
             if "$ref" in items:
@@ -175,13 +181,25 @@ class Generator:
                     wire,
                     f"tuple[{cls}, ...] | None",
                     description,
-                    f"converted_field({self.converter(cls, True)})",
+                    f"attrs.field(default=None, converter={self.converter(cls, True)})",
                 )
-            return Field(name, wire, "tuple[str, ...] | None", description, "text_list_field()")
+            return Field(
+                name,
+                wire,
+                "tuple[str, ...] | None",
+                description,
+                "attrs.field(default=None, converter=text_list, validator=check_text_items)",
+            )
         if kind == "json":
-            return Field(name, wire, "str | None", description, "converted_field(json_text)")
+            return Field(name, wire, "str | None", description, "attrs.field(default=None, converter=json_text)")
         if kind == "bool_text":
-            return Field(name, wire, "str | None", description, "converted_field(flag_or_text, text=True)")
+            return Field(
+                name,
+                wire,
+                "str | None",
+                description,
+                "attrs.field(default=None, converter=flag_or_text, validator=check_text)",
+            )
         if kind == "secret":
             return Field(name, wire, "str | None", description, "text_field(secret=True)")
         if kind == "flag" or schema.get("type") == "boolean":

@@ -213,7 +213,7 @@ class BulkRun(Generic[R, U]):
         if self._task_group is not None:
             raise RuntimeError("a BulkRun can be entered only once")
         send, receive = anyio.create_memory_object_stream[_Message[R, U]](self._limit.maximum)
-        source = _Source(self._items)
+        source: _Source[U] = _Source(self._items)
         self._receive = receive
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()

@@ -18,8 +18,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, TypeVar, cast, get_type_hints
 from urllib.parse import quote_plus
 
 import attrs
@@ -123,7 +122,7 @@ def _register_enums(cls: type[Params]) -> None:
 
 def _params_unstructure_fn(cls: type[Params]) -> Any:
     _register_enums(cls)
-    renames = {a.name: override(rename=wire_name(a.name)) for a in attrs.fields(cls)}
+    renames: dict[str, Any] = {a.name: override(rename=wire_name(a.name)) for a in attrs.fields(cls)}
     return make_dict_unstructure_fn(cls, _form_out, _cattrs_omit_if_default=True, **renames)
 
 
@@ -209,7 +208,7 @@ def _checked(attribute: attrs.Attribute[Any], field_type: Any) -> Any:
 def _params_structure_fn(cls: type[Params]) -> Any:
     _register_enums(cls)
     hints = get_type_hints(cls)
-    overrides = {
+    overrides: dict[str, Any] = {
         a.name: override(rename=wire_name(a.name), struct_hook=_checked(a, hints[a.name])) for a in attrs.fields(cls)
     }
     return make_dict_structure_fn(cls, _form_in, **overrides)
@@ -221,10 +220,15 @@ _form_in.register_structure_hook(datetime, _form_datetime)
 _form_in.register_structure_hook_factory(_is_params, _params_structure_fn)
 
 
-@cache
+_LIST_FIELDS: dict[type[Any], frozenset[str]] = {}
+
+
 def _list_fields(cls: type[Params]) -> frozenset[str]:
-    hints = get_type_hints(cls)
-    return frozenset(wire_name(a.name) for a in attrs.fields(cls) if "tuple" in str(hints[a.name]))
+    """The wire names of ``cls``'s list fields (repeated form keys), worked out once per class."""
+    if cls not in _LIST_FIELDS:
+        hints = get_type_hints(cls)
+        _LIST_FIELDS[cls] = frozenset(wire_name(a.name) for a in attrs.fields(cls) if "tuple" in str(hints[a.name]))
+    return _LIST_FIELDS[cls]
 
 
 def decode_form(pairs: Iterable[tuple[str, str]], cls: type[P]) -> P:
@@ -418,9 +422,15 @@ def _without_none(hint: Any) -> Any:
     return rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
 
 
-@cache
-def _known_keys(cls: type[Any]) -> frozenset[str]:
-    return frozenset(a.name for a in attrs.fields(cls)) - {EXTRA, ETAG}
+#: Per model class: the answer keys it models, and whether it carries the ETag header; worked out once.
+_MODEL_KEYS: dict[type[Any], tuple[frozenset[str], bool]] = {}
+
+
+def _model_keys(cls: type[Any]) -> tuple[frozenset[str], bool]:
+    if cls not in _MODEL_KEYS:
+        names = frozenset(a.name for a in attrs.fields(cls))
+        _MODEL_KEYS[cls] = (names - {EXTRA, ETAG}, ETAG in names)
+    return _MODEL_KEYS[cls]
 
 
 def _model_structure_fn(cls: type[Any]) -> Any:
@@ -456,14 +466,9 @@ def _structure(data: object, cls: type[Any], what: str) -> Any:
 
 def _with_extras(data: dict[str, Any], cls: type[Any], etag: str | None) -> dict[str, Any]:
     """The record with what the model keeps beside the spec's keys: unknown keys and the ETag header."""
-    known = _known_keys(cls)
+    known, has_etag = _model_keys(cls)
     extra = {key: value for key, value in data.items() if key not in known}
-    return {**data, EXTRA: extra, ETAG: etag} if _has_etag(cls) else {**data, EXTRA: extra}
-
-
-@cache
-def _has_etag(cls: type[Any]) -> bool:
-    return ETAG in attrs.fields_dict(cls)
+    return {**data, EXTRA: extra, ETAG: etag} if has_etag else {**data, EXTRA: extra}
 
 
 def _what(cls: type[Any]) -> str:
@@ -504,7 +509,8 @@ def _unstructure_page(page: Page[Any]) -> dict[str, Any]:
 
 def _model_unstructure_fn(cls: type[Any]) -> Any:
     """The API's JSON of a model: its fields, then the unknown keys it kept (``extra``) at the top level."""
-    fields = make_dict_unstructure_fn(cls, _json_out, **{EXTRA: override(omit=True)})
+    omit_extra: dict[str, Any] = {EXTRA: override(omit=True)}
+    fields = make_dict_unstructure_fn(cls, _json_out, **omit_extra)
 
     def unstructure(model: Any) -> dict[str, Any]:
         data: dict[str, Any] = fields(model)
@@ -549,7 +555,7 @@ def pydantic_core_schema(cls: type[_Model]) -> CoreSchema:
 def model_json_schema(cls: type[_Model]) -> dict[str, Any]:
     """The JSON schema of ``cls().to_dict()``: every key present, the optional ones nullable."""
     hints = get_type_hints(cls)
-    properties = {a.name: _json_schema(hints[a.name]) for a in attrs.fields(cls) if a.name != EXTRA}
+    properties = {a.name: _json_schema(hints[a.name]) for a in attrs.fields(cast(Any, cls)) if a.name != EXTRA}
     return {
         "type": "object",
         "title": cls.__name__,

@@ -25,7 +25,8 @@ __all__ = [
     "bool_text",
     "check_encodable",
     "check_integer",
-    "converted_field",
+    "check_text",
+    "check_text_items",
     "datetime_field",
     "flag_field",
     "int_field",
@@ -42,7 +43,6 @@ __all__ = [
     "sid_field",
     "text_field",
     "text_list",
-    "text_list_field",
     "to_enum",
     "to_enum_tuple",
     "uri_field",
@@ -142,7 +142,8 @@ def check_encodable(name: str, text: str) -> None:
         ) from None
 
 
-def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def check_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A validator: ``None`` or text the form body can carry."""
     if value is None:
         return
     if not isinstance(value, str):
@@ -170,7 +171,7 @@ def _is_ip_literal(inner: str) -> bool:
 
 
 def _uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _text(instance, attribute, value)
+    check_text(instance, attribute, value)
     if isinstance(value, str) and not is_uri(value):
         raise ValidationError(f"{attribute.name} must be an absolute URI such as 'https://…', got {value!r}")
 
@@ -180,7 +181,8 @@ def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
         raise ValidationError(f"{attribute.name} must be True or False, got {value!r}")
 
 
-def _text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
+def check_text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
+    """A validator: ``None`` or a tuple of text the form body can carry."""
     if value is None:
         return
     for index, item in enumerate(value):
@@ -238,7 +240,7 @@ def _sid(prefix: str) -> Validator:
 
 def text_field(*, secret: bool = False) -> Any:
     """A string; a ``secret`` one is left out of ``repr``."""
-    return attrs.field(default=None, validator=_text, repr=not secret)
+    return attrs.field(default=None, validator=check_text, repr=not secret)
 
 
 def uri_field() -> Any:
@@ -264,16 +266,6 @@ def sid_field(prefix: str) -> Any:
 def datetime_field() -> Any:
     """A timezone-aware datetime, sent in UTC as ISO 8601."""
     return attrs.field(default=None, validator=_aware_datetime)
-
-
-def text_list_field() -> Any:
-    """A list of strings, sent as repeated keys."""
-    return attrs.field(default=None, converter=text_list, validator=_text_items)
-
-
-def converted_field(converter: Callable[[Any], Any], *, text: bool = False) -> Any:
-    """A field whose ``converter`` (a named function, for mypy) coerces and checks the value."""
-    return attrs.field(default=None, converter=converter, validator=_text if text else None)
 
 
 # --- query parameter kinds: each checks a call's keyword argument and gives its query text -------

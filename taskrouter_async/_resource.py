@@ -224,6 +224,11 @@ class Resource:
 
     # --- bulk ---------------------------------------------------------------------------------
 
+    def _prepare_bulk_item(self, item: object) -> PreparedRequest:
+        """What ``update_many`` does with one item before sending it (SIDs, ETag, form body), without I/O."""
+        (update,) = (operation for operation in self.operations if operation.name == "update")
+        return _BulkUpdater(self, update).prepare(item)
+
     def _update_many(
         self,
         operation: Operation[M],

@@ -27,11 +27,7 @@ from .._bulk import BulkRun, BulkUpdate
 from .._client import AsyncTaskRouter
 from .._converter import unstructure_model
 from .._params import Params
-from .._resource import Operation
 from ..resources import TaskReservationUpdate, TaskUpdate, WorkerReservationUpdate, WorkerUpdate
-from ..resources.reservations import UPDATE_TASK_RESERVATION, UPDATE_WORKER_RESERVATION
-from ..resources.tasks import UPDATE_TASK
-from ..resources.workers import UPDATE_WORKER
 from ._inputs import CLIError, close_match, if_match_value, update_params
 from ._output import error_json, write_json_line
 from ._stats import INVALID_INPUT, UNSURE, BulkStats, failure_kind, summary
@@ -46,10 +42,9 @@ _KEYS = ("workspace_sid", "task_sid", "worker_sid", "reservation_sid", "params",
 
 @attrs.frozen
 class _Target:
-    """What a kind of line updates: the client's resource, its update operation and params, the line's SID keys."""
+    """What a kind of line updates: the client's resource, its update params, the line's SID keys."""
 
     resource: str
-    operation: Operation[Any]
     params: type[Params]
     sids: tuple[str, ...]
     example: str
@@ -61,24 +56,18 @@ class _Target:
 _TARGETS = {
     "task": _Target(
         "task_reservations",
-        UPDATE_TASK_RESERVATION,
         TaskReservationUpdate,
         ("workspace_sid", "task_sid", "reservation_sid"),
         '{"ReservationStatus": "accepted"}',
     ),
     "worker": _Target(
         "worker_reservations",
-        UPDATE_WORKER_RESERVATION,
         WorkerReservationUpdate,
         ("workspace_sid", "worker_sid", "reservation_sid"),
         '{"ReservationStatus": "accepted"}',
     ),
-    "tasks": _Target(
-        "tasks", UPDATE_TASK, TaskUpdate, ("workspace_sid", "task_sid"), '{"AssignmentStatus": "completed"}', "task"
-    ),
-    "workers": _Target(
-        "workers", UPDATE_WORKER, WorkerUpdate, ("workspace_sid", "worker_sid"), '{"ActivitySid": "WA..."}', "worker"
-    ),
+    "tasks": _Target("tasks", TaskUpdate, ("workspace_sid", "task_sid"), '{"AssignmentStatus": "completed"}', "task"),
+    "workers": _Target("workers", WorkerUpdate, ("workspace_sid", "worker_sid"), '{"ActivitySid": "WA..."}', "worker"),
 }
 _KINDS = tuple(_TARGETS)
 _CHUNK_BYTES = 1 << 16
@@ -129,8 +118,7 @@ def _check_line(text: str, client: AsyncTaskRouter) -> tuple[str, Any]:
         raise ValueError(f'"etag": {exc}') from None
     item: Any = BulkUpdate(*sids, params, etag=etag) if len(sids) == 3 else (*sids, params, etag)
     resource: Any = getattr(client, target.resource)
-    # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
-    resource._prepare(target.operation, sids, params, None, etag)
+    resource._prepare_bulk_item(item)  # what update_many does with the item before sending it, without I/O
     return kind, item
 
 

@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -220,7 +221,7 @@ class Activities(Resource):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[Activity, ActivityUpdate]]:
+    ) -> builtins.list[BulkResult[Activity, ActivityUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_ACTIVITY, items, concurrency, on_progress)
 

@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,8 @@ from .._enums import (
     SupervisorMode,
 )
 from .._fields import (
-    converted_field,
+    check_text,
+    check_text_items,
     flag_field,
     flag_or_text,
     int_field,
@@ -36,7 +38,7 @@ from .._fields import (
     query_sid,
     sid_field,
     text_field,
-    text_list_field,
+    text_list,
     to_enum,
     to_enum_tuple,
     uri_field,
@@ -166,7 +168,7 @@ class WorkerReservation(Reservation):
 class ReservationUpdate(ReservationInstructions, Params):
     """The fields shared by task and worker reservation updates."""
 
-    reservation_status: ReservationStatus | None = converted_field(_reservation_status)
+    reservation_status: ReservationStatus | None = attrs.field(default=None, converter=_reservation_status)
     """The current status of the reservation. Can be: `pending`, `accepted`, `rejected`, or `timeout`."""
 
     worker_activity_sid: str | None = sid_field("WA")
@@ -181,7 +183,7 @@ class ReservationUpdate(ReservationInstructions, Params):
     dequeue_from: str | None = text_field()
     """The Caller ID of the call to the worker when executing a Dequeue instruction."""
 
-    dequeue_record: str | None = converted_field(flag_or_text, text=True)
+    dequeue_record: str | None = attrs.field(default=None, converter=flag_or_text, validator=check_text)
     """Whether to record both legs of a call when executing a Dequeue instruction or which leg to record."""
 
     dequeue_timeout: int | None = int_field(0, None)
@@ -198,7 +200,7 @@ class ReservationUpdate(ReservationInstructions, Params):
     call_from: str | None = text_field()
     """The Caller ID of the outbound call when executing a Call instruction."""
 
-    call_record: str | None = converted_field(flag_or_text, text=True)
+    call_record: str | None = attrs.field(default=None, converter=flag_or_text, validator=check_text)
     """Whether to record both legs of a call when executing a Call instruction or which leg to record."""
 
     call_timeout: int | None = int_field(0, None)
@@ -238,10 +240,10 @@ class ReservationUpdate(ReservationInstructions, Params):
     status_callback: str | None = uri_field()
     """The URL we should call using the `status_callback_method` to send status information to your application."""
 
-    status_callback_method: HttpMethod | None = converted_field(_http_method)
+    status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
     """The HTTP method we should use to call `status_callback`. Can be: `POST` or `GET` and the default is `POST`."""
 
-    status_callback_event: tuple[CallStatus, ...] | None = converted_field(_call_status_list)
+    status_callback_event: tuple[CallStatus, ...] | None = attrs.field(default=None, converter=_call_status_list)
     """The call progress events that we will send to `status_callback`. Can be: `initiated`, `ringing`, `answered`, or
     `completed`."""
 
@@ -255,7 +257,7 @@ class ReservationUpdate(ReservationInstructions, Params):
     muted: bool | None = flag_field()
     """Whether the agent is muted in the conference. The default is `false`."""
 
-    beep: Beep | None = converted_field(_beep)
+    beep: Beep | None = attrs.field(default=None, converter=_beep)
     """Whether to play a notification beep when the participant joins or when to play a beep. Can be: `true`, `false`,
     `onEnter`, or `onExit`. The default value is `true`."""
 
@@ -272,7 +274,7 @@ class ReservationUpdate(ReservationInstructions, Params):
     conference to start. The default value is the URL of our standard hold music. [Learn more about hold
     music](https://www.twilio.com/labs/twimlets/holdmusic)."""
 
-    wait_method: HttpMethod | None = converted_field(_http_method)
+    wait_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
     """The HTTP method we should use to call `wait_url`. Can be `GET` or `POST` and the default is `POST`. When using a
     static audio file, this should be `GET` so that we can cache the file."""
 
@@ -289,29 +291,31 @@ class ReservationUpdate(ReservationInstructions, Params):
     `conference_status_callback_event` occur. Only the value set by the first participant to join the conference is
     used. Subsequent `conference_status_callback` values are ignored."""
 
-    conference_status_callback_method: HttpMethod | None = converted_field(_http_method)
+    conference_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
     """The HTTP method we should use to call `conference_status_callback`. Can be: `GET` or `POST` and defaults to
     `POST`."""
 
-    conference_status_callback_event: tuple[ConferenceEvent, ...] | None = converted_field(_conference_event_list)
+    conference_status_callback_event: tuple[ConferenceEvent, ...] | None = attrs.field(
+        default=None, converter=_conference_event_list
+    )
     """The conference status events that we will send to `conference_status_callback`. Can be: `start`, `end`, `join`,
     `leave`, `mute`, `hold`, `speaker`."""
 
-    conference_record: ConferenceRecord | None = converted_field(_conference_record)
+    conference_record: ConferenceRecord | None = attrs.field(default=None, converter=_conference_record)
     """Whether to record the conference the participant is joining or when to record the conference. Can be: `true`,
     `false`, `record-from-start`, and `do-not-record`. The default value is `false`."""
 
-    conference_trim: ConferenceTrim | None = converted_field(_conference_trim)
+    conference_trim: ConferenceTrim | None = attrs.field(default=None, converter=_conference_trim)
     """How to trim the leading and trailing silence from your recorded conference audio files. Can be: `trim-silence`
     or `do-not-trim` and defaults to `trim-silence`."""
 
-    recording_channels: RecordingChannels | None = converted_field(_recording_channels)
+    recording_channels: RecordingChannels | None = attrs.field(default=None, converter=_recording_channels)
     """The recording channels for the final recording. Can be: `mono` or `dual` and the default is `mono`."""
 
     recording_status_callback: str | None = uri_field()
     """The URL that we should call using the `recording_status_callback_method` when the recording status changes."""
 
-    recording_status_callback_method: HttpMethod | None = converted_field(_http_method)
+    recording_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
     """The HTTP method we should use when we call `recording_status_callback`. Can be: `GET` or `POST` and defaults to
     `POST`."""
 
@@ -319,11 +323,11 @@ class ReservationUpdate(ReservationInstructions, Params):
     """The URL we should call using the `conference_recording_status_callback_method` when the conference recording is
     available."""
 
-    conference_recording_status_callback_method: HttpMethod | None = converted_field(_http_method)
+    conference_recording_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
     """The HTTP method we should use to call `conference_recording_status_callback`. Can be: `GET` or `POST` and
     defaults to `POST`."""
 
-    region: Region | None = converted_field(_region)
+    region: Region | None = attrs.field(default=None, converter=_region)
     """The
     [region](https://support.twilio.com/hc/en-us/articles/223132167-How-global-low-latency-routing-and-region-selection-work-for-conferences-and-Client-calls)
     where we should mix the recorded audio. Can be:`us1`, `us2`, `ie1`, `de1`, `sg1`, `br1`, `au1`, or `jp1`."""
@@ -334,7 +338,9 @@ class ReservationUpdate(ReservationInstructions, Params):
     sip_auth_password: str | None = text_field(secret=True)
     """The SIP password for authentication."""
 
-    dequeue_status_callback_event: tuple[str, ...] | None = text_list_field()
+    dequeue_status_callback_event: tuple[str, ...] | None = attrs.field(
+        default=None, converter=text_list, validator=check_text_items
+    )
     """The Call progress events sent via webhooks as a result of a Dequeue instruction."""
 
     post_work_activity_sid: str | None = sid_field("WA")
@@ -346,7 +352,7 @@ class ReservationUpdate(ReservationInstructions, Params):
     beep_on_customer_entrance: bool | None = flag_field()
     """Whether to play a notification beep when the customer joins."""
 
-    jitter_buffer_size: JitterBufferSize | None = converted_field(_jitter_buffer_size)
+    jitter_buffer_size: JitterBufferSize | None = attrs.field(default=None, converter=_jitter_buffer_size)
     """The jitter buffer size for conference. Can be: `small`, `medium`, `large`, `off`."""
 
 
@@ -354,7 +360,7 @@ class ReservationUpdate(ReservationInstructions, Params):
 class TaskReservationUpdate(SupervisorInstructions, ReservationUpdate):
     """What to change on a task reservation: fields left ``None`` stay as they are."""
 
-    supervisor_mode: SupervisorMode | None = converted_field(_supervisor_mode)
+    supervisor_mode: SupervisorMode | None = attrs.field(default=None, converter=_supervisor_mode)
     """A ``SupervisorMode`` value."""
 
     supervisor: str | None = text_field()
@@ -565,7 +571,7 @@ class TaskReservations(Reservations):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[TaskReservation, TaskReservationUpdate]]:
+    ) -> builtins.list[BulkResult[TaskReservation, TaskReservationUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_TASK_RESERVATION, items, concurrency, on_progress)
 
@@ -736,7 +742,7 @@ class WorkerReservations(Reservations):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[WorkerReservation, WorkerReservationUpdate]]:
+    ) -> builtins.list[BulkResult[WorkerReservation, WorkerReservationUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_WORKER_RESERVATION, items, concurrency, on_progress)
 

@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,6 @@ import httpx
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._enums import _ValueEnum
 from .._fields import (
-    converted_field,
     int_field,
     query_datetime,
     query_int,
@@ -363,7 +363,7 @@ class TaskQueueUpdate(Params):
     """The maximum number of Workers to create reservations for the assignment of a task while in the queue. Maximum of
     50."""
 
-    task_order: TaskQueueTaskOrder | None = converted_field(_task_queue_task_order)
+    task_order: TaskQueueTaskOrder | None = attrs.field(default=None, converter=_task_queue_task_order)
     """How Tasks will be assigned to Workers. Set this parameter to `LIFO` to assign most recently created Task first
     or `FIFO` to assign the oldest Task. Default is FIFO. [Click
     here](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo) to learn more."""
@@ -387,7 +387,7 @@ class TaskQueueCreate(Params):
     """The maximum number of Workers to reserve for the assignment of a Task in the queue. Can be an integer between 1
     and 50, inclusive and defaults to 1."""
 
-    task_order: TaskQueueTaskOrder | None = converted_field(_task_queue_task_order)
+    task_order: TaskQueueTaskOrder | None = attrs.field(default=None, converter=_task_queue_task_order)
     """How Tasks will be assigned to Workers. Set this parameter to `LIFO` to assign most recently created Task first
     or `FIFO` to assign the oldest Task. Default is FIFO. [Click
     here](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo) to learn more."""
@@ -605,7 +605,7 @@ class TaskQueues(Resource):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[TaskQueue, TaskQueueUpdate]]:
+    ) -> builtins.list[BulkResult[TaskQueue, TaskQueueUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_TASK_QUEUE, items, concurrency, on_progress)
 

@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,6 @@ import httpx
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._enums import _ValueEnum
 from .._fields import (
-    converted_field,
     datetime_field,
     flag_field,
     int_field,
@@ -163,10 +163,10 @@ class Task(_Model):
 class TaskUpdate(Params):
     """What to change on a task: fields left ``None`` stay as they are."""
 
-    attributes: str | None = converted_field(json_text)
+    attributes: str | None = attrs.field(default=None, converter=json_text)
     """The JSON string that describes the custom attributes of the task."""
 
-    assignment_status: TaskStatus | None = converted_field(_task_status)
+    assignment_status: TaskStatus | None = attrs.field(default=None, converter=_task_status)
     """The current status of the Task's assignment. Can be: `pending`, `reserved`, `assigned`, `canceled`, `wrapping`,
     or `completed`."""
 
@@ -209,7 +209,7 @@ class TaskCreate(Params):
     """The SID of the Workflow that you would like to handle routing for the new Task. If there is only one Workflow
     defined for the Workspace that you are posting the new task to, this parameter is optional."""
 
-    attributes: str | None = converted_field(json_text)
+    attributes: str | None = attrs.field(default=None, converter=json_text)
     """A JSON string with the attributes of the new task. This value is passed to the Workflow's
     `assignment_callback_url` when the Task is assigned to a Worker. For example: `{ "task_type": "call",
     "twilio_call_sid": "CAxxx", "customer_ticket_number": "12345" }`."""
@@ -365,7 +365,7 @@ class Tasks(Resource):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[Task, TaskUpdate]]:
+    ) -> builtins.list[BulkResult[Task, TaskUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_TASK, items, concurrency, on_progress)
 

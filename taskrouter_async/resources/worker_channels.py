@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -246,7 +247,7 @@ class WorkerChannels(Resource):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[WorkerChannel, WorkerChannelUpdate]]:
+    ) -> builtins.list[BulkResult[WorkerChannel, WorkerChannelUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_WORKER_CHANNEL, items, concurrency, on_progress)
 

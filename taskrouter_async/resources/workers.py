@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,6 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._fields import (
-    converted_field,
     flag_field,
     json_text,
     query_datetime,
@@ -229,7 +229,7 @@ class WorkerCreate(Params):
     [Activities](https://www.twilio.com/docs/taskrouter/api/activity) for more information. If not provided, the new
     Worker's initial state is the `default_activity_sid` configured on the Workspace."""
 
-    attributes: str | None = converted_field(json_text)
+    attributes: str | None = attrs.field(default=None, converter=json_text)
     """A valid JSON string that describes the new Worker. For example: `{ "email": "Bob@example.com", "phone":
     "+5095551234" }`. This data is passed to the `assignment_callback_url` when TaskRouter assigns a Task to the
     Worker. Defaults to {}."""
@@ -243,7 +243,7 @@ class WorkerUpdate(Params):
     """The SID of a valid Activity that will describe the Worker's initial state. See
     [Activities](https://www.twilio.com/docs/taskrouter/api/activity) for more information."""
 
-    attributes: str | None = converted_field(json_text)
+    attributes: str | None = attrs.field(default=None, converter=json_text)
     """The JSON string that describes the Worker. For example: `{ "email": "Bob@example.com", "phone": "+5095551234"
     }`. This data is passed to the `assignment_callback_url` when TaskRouter assigns a Task to the Worker. Defaults
     to {}."""
@@ -541,7 +541,7 @@ class Workers(Resource):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[Worker, WorkerUpdate]]:
+    ) -> builtins.list[BulkResult[Worker, WorkerUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_WORKER, items, concurrency, on_progress)
 

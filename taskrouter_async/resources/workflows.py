@@ -6,6 +6,7 @@ codegen/overrides.toml. Do not edit: change those and run ``nox -s generate``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,6 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._fields import (
-    converted_field,
     flag_field,
     int_field,
     json_text,
@@ -251,7 +251,7 @@ class WorkflowUpdate(Params):
     fallback_assignment_callback_url: str | None = uri_field()
     """The URL that we should call when a call to the `assignment_callback_url` fails."""
 
-    configuration: str | None = converted_field(json_text)
+    configuration: str | None = attrs.field(default=None, converter=json_text)
     """A JSON string that contains the rules to apply to the Workflow. See [Configuring
     Workflows](https://www.twilio.com/docs/taskrouter/workflow-configuration) for more information."""
 
@@ -272,7 +272,7 @@ class WorkflowCreate(Params):
     """A descriptive string that you create to describe the Workflow resource. For example, `Inbound Call Workflow` or
     `2014 Outbound Campaign`."""
 
-    configuration: str | None = converted_field(json_text)
+    configuration: str | None = attrs.field(default=None, converter=json_text)
     """A JSON string that contains the rules to apply to the Workflow. See [Configuring
     Workflows](https://www.twilio.com/docs/taskrouter/workflow-configuration) for more information."""
 
@@ -455,7 +455,7 @@ class Workflows(Resource):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         on_progress: Callable[[BulkProgress], object] | None = None,
-    ) -> list[BulkResult[Workflow, WorkflowUpdate]]:
+    ) -> builtins.list[BulkResult[Workflow, WorkflowUpdate]]:
         """Run ``update_many`` to the end; every result in input order."""
         return await self._update_all(UPDATE_WORKFLOW, items, concurrency, on_progress)
 

@@ -15,7 +15,6 @@ import httpx
 
 from .._enums import _ValueEnum
 from .._fields import (
-    converted_field,
     flag_field,
     query_datetime,
     query_int,
@@ -298,7 +297,7 @@ class WorkspaceUpdate(Params):
     timeout_activity_sid: str | None = sid_field("WA")
     """The SID of the Activity that will be assigned to a Worker when a Task reservation times out without a response."""
 
-    prioritize_queue_order: WorkspaceQueueOrder | None = converted_field(_workspace_queue_order)
+    prioritize_queue_order: WorkspaceQueueOrder | None = attrs.field(default=None, converter=_workspace_queue_order)
     """The type of TaskQueue to prioritize when Workers are receiving Tasks from both types of TaskQueues. Can be:
     `LIFO` or `FIFO` and the default is `FIFO`. For more information, see [Queue
     Ordering](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo)."""
@@ -337,7 +336,7 @@ class WorkspaceCreate(Params):
     default activities. `FIFO` will configure TaskRouter with a set of default activities and a single TaskQueue for
     first-in, first-out distribution, which can be useful when you are getting started with TaskRouter."""
 
-    prioritize_queue_order: WorkspaceQueueOrder | None = converted_field(_workspace_queue_order)
+    prioritize_queue_order: WorkspaceQueueOrder | None = attrs.field(default=None, converter=_workspace_queue_order)
     """The type of TaskQueue to prioritize when Workers are receiving Tasks from both types of TaskQueues. Can be:
     `LIFO` or `FIFO` and the default is `FIFO`. For more information, see [Queue
     Ordering](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo)."""
