@@ -103,14 +103,23 @@ class AsyncTaskRouter:
             host, or another bad argument; raised before any network I/O.
     """
 
+    #: Workspaces: fetch, list, create, update, delete, and their statistics.
     workspaces: Workspaces
+    #: A workspace's activities (a worker's availability states).
     activities: Activities
+    #: A workspace's events: what happened to its tasks, workers and reservations.
     events: Events
+    #: A workspace's tasks; update and delete take If-Match (``etag=``).
     tasks: Tasks
+    #: A workspace's task channels (voice, sms, ...).
     task_channels: TaskChannels
+    #: A workspace's task queues and their statistics.
     task_queues: TaskQueues
+    #: A workspace's workers and their statistics; update and delete take If-Match (``etag=``).
     workers: Workers
+    #: A worker's channels: its capacity per task channel.
     worker_channels: WorkerChannels
+    #: A workspace's workflows and their statistics.
     workflows: Workflows
     #: Fetch, list and update the reservations of a task (``/Tasks/{WT…}/Reservations``).
     task_reservations: TaskReservations
