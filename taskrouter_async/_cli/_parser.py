@@ -24,8 +24,14 @@ _STATUSES = [s.value for s in ReservationStatus]
 DEFAULT_CONCURRENCY = 10
 
 
-def build_parser(file_completion: Mapping[str, object] | None = None) -> argparse.ArgumentParser:
-    """The whole command line; ``file_completion`` (shtab's FILE) marks arguments that name files."""
+def build_parser(
+    file_completion: Mapping[str, object] | None = None, *, only: str | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line; ``file_completion`` (shtab's FILE) marks arguments that name files.
+
+    ``only`` is the command named on the command line: of the resource groups, only its gets
+    its sub-commands built (see ``add_resource_commands``).
+    """
     parser = argparse.ArgumentParser(
         prog="taskrouter-async",
         description="Twilio TaskRouter from the command line: a command for every resource and operation "
@@ -164,7 +170,7 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     )
     server.set_defaults(command="fake-server", command_parser=server)
 
-    add_resource_commands(commands, api, _typed, if_match=_typed(if_match_value))
+    add_resource_commands(commands, api, _typed, if_match=_typed(if_match_value), only=only)
 
     demo = commands.add_parser("demo", help="walk through reservations against an in-process fake")
     demo.set_defaults(command="demo", command_parser=demo)
