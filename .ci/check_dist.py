@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "taskrouter_async"
 #: What the sdist must hold besides the package: the metadata, the tests, examples and the docs site's sources.
-SDIST_TREES = ("tests", "examples", "docs")
-SDIST_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", "mkdocs.yml")
+SDIST_TREES = ("tests", "examples", "docs", "codegen")
+SDIST_FILES = ("pyproject.toml", "README.md", "CHANGELOG.md", "mkdocs.yml", "noxfile.py")
 
 
 def _package_files() -> set[str]:
