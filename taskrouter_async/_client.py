@@ -53,6 +53,45 @@ class AsyncTaskRouter:
     TWILIO_API_KEY / TWILIO_API_SECRET. One client is meant to be shared by a whole process.
     ``engine="aiohttp"`` (the ``[aiohttp]`` extra, asyncio only) is the faster engine for
     concurrent work; the default ``"httpx"`` engine runs on asyncio and trio.
+
+    Args:
+        account_sid: The account's SID (``AC…``), for HTTP Basic auth with ``auth_token``;
+            defaults to ``TWILIO_ACCOUNT_SID``. With an API key, the account it belongs to.
+        auth_token: The account's auth token; defaults to ``TWILIO_AUTH_TOKEN``. Never shown in
+            a repr, a log line or an exception.
+        api_key: An API key's SID (``SK…``), used instead of the auth token; defaults to
+            ``TWILIO_API_KEY``.
+        api_secret: That API key's secret; defaults to ``TWILIO_API_SECRET``.
+        region: Twilio's region (``ie1``, ``au1``…): the host becomes
+            ``taskrouter[.{edge}].{region}.twilio.com``; defaults to ``TWILIO_REGION``.
+        edge: Twilio's edge location (``dublin``, ``sydney``…), with ``region``; defaults to
+            ``TWILIO_EDGE``.
+        base_url: Any other host: a proxy, a test server, the fake. Plain ``http`` only to a
+            loopback host unless ``allow_insecure_http``; defaults to ``TWILIO_TASKROUTER_BASE_URL``
+            when neither it nor ``region``/``edge`` is given.
+        timeout: Seconds, or an ``httpx.Timeout`` per phase; every attempt also has a deadline
+            that covers it whole (see the Timeouts page).
+        max_retries: Retries after the first attempt, for failures that are safe to repeat
+            (429s and failures before sending; for GETs and If-Match updates also 5xx and lost
+            answers); 0 turns retries off.
+        max_retry_after: The longest ``Retry-After`` the client waits for, in seconds; a longer
+            one raises ``RateLimitError`` at once.
+        limits: An ``httpx.Limits``: at most ``max_connections`` connections, on every engine.
+        engine: The HTTP engine that carries the bytes (``"httpx"``, ``"aiohttp"``…); every
+            engine runs the same pipeline. See the HTTP engines page.
+        trust_env: Use the proxy that ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for
+            the base URL, unless ``NO_PROXY`` excludes it; ``False`` ignores the environment.
+        http_client: Your own ``httpx.AsyncClient`` to send through (its hooks, auth, mounts and
+            proxies apply); the client does not close it. httpx engine.
+        transport: An httpx transport to send through instead (a mock, ``httpx.ASGITransport``);
+            httpx engine, not with ``http_client``.
+        allow_insecure_http: Allow a plain ``http`` ``base_url`` on a host that is not loopback.
+        rate_limit: A ``RateLimit`` request budget every attempt waits for, in this process or
+            shared through Redis (see the Rate limiting page).
+
+    Raises:
+        ValidationError: No credentials, a malformed SID, a plain-http ``base_url`` to a remote
+            host, or another bad argument; raised before any network I/O.
     """
 
     def __init__(

@@ -204,6 +204,8 @@ def _httpx_error(exc: aiohttp.ClientError) -> httpx.TransportError:
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message)  # waiting for a pooled connection, or connecting
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if type(exc) is aiohttp.ClientConnectorError:  # aiohttp's text says "ssl:default" even for plain http
+            message = f"Cannot connect to host {exc.host}:{exc.port} [{exc.strerror or exc.os_error}]"
         return httpx.ConnectError(message)
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(message)

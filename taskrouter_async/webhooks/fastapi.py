@@ -26,8 +26,13 @@ import os
 from collections.abc import Callable
 from contextlib import aclosing
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
+try:
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+except ImportError as exc:  # said as the other extras say it, not as a bare ModuleNotFoundError
+    raise ImportError(
+        "taskrouter_async.webhooks.fastapi needs FastAPI (or Starlette): pip install 'taskrouter-async[fastapi]'"
+    ) from exc
 
 from .._errors import WebhookPayloadError, WebhookPayloadTooLargeError, WebhookSignatureError
 from ._callbacks import AssignmentCallback, EventCallback
