@@ -38,7 +38,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import anyio
 import attrs
@@ -79,19 +79,63 @@ class Turn:
     slot: bool = False
 
 
+#: Query parameters of a Redis URL that redis-py parses as numbers or flags: never secret, shown as they are.
+#: Every other value (``password=``, ``username=``, ``ssl_password=``, ...) may be a credential and is hidden.
+_PLAIN_QUERY_NAMES = frozenset(
+    {
+        "db",
+        "socket_timeout",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "retry_on_timeout",
+        "max_connections",
+        "health_check_interval",
+        "ssl_check_hostname",
+        "timeout",
+    }
+)
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every credential a Redis URL can carry, raw and percent-decoded: the userinfo's password (or a lone
+    userinfo, which some services use as a token) and the value of every query parameter that may be one."""
+    parts = urlsplit(url)
+    found: list[str] = []
+    if parts.password:
+        found.append(parts.password)
+    elif parts.username and "@" in parts.netloc:
+        found.append(parts.username)
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if value and name.lower() not in _PLAIN_QUERY_NAMES:
+            found.append(value)
+            found.append(quote(value, safe=""))
+    found += [unquote(secret) for secret in found]
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
 def redact_url(url: str | None) -> str | None:
-    """A storage URL fit for logs and reprs: any password replaced by ``***``."""
+    """A storage URL fit for logs and reprs: every credential it carries replaced by ``***``."""
     if url is None:
         return None
     try:
         parts = urlsplit(url)
-        password = parts.password
+        parts.password  # noqa: B018 - parsing the userinfo is the check
     except ValueError:
         return "<unparseable URL>"
-    if password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        shown = f"{parts.username or ''}:***" if parts.password is not None else "***"
+        netloc = f"{shown}@{host}" if userinfo else netloc
+    query = "&".join(_redact_field(field) for field in parts.query.split("&")) if parts.query else ""
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _redact_field(field: str) -> str:
+    name, equals, value = field.partition("=")
+    if not value or unquote(name).lower() in _PLAIN_QUERY_NAMES:
+        return field
+    return f"{name}{equals}***"
 
 
 def _redacted_repr(url: str | None) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 from limits.errors import StorageError
@@ -30,7 +29,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ._errors import ValidationError
-from ._ratelimit import NAMESPACE, StorageUnavailable, Ticket, Turn, limit_item, redact_url, take_or_wait
+from ._ratelimit import NAMESPACE, StorageUnavailable, Ticket, Turn, limit_item, redact_url, take_or_wait, url_secrets
 
 __all__ = ["REFUND", "RESERVE", "STORAGE_TIMEOUT", "RedisBudget"]
 
@@ -82,7 +81,7 @@ class RedisBudget:
             ) from None
         #: The URL for logs: without its password.
         self.name = redact_url(url) or ""
-        self._password = urlsplit(url).password
+        self._secrets = url_secrets(url)
         options: dict[str, Any] = {
             "socket_timeout": STORAGE_TIMEOUT / 2,
             "socket_connect_timeout": STORAGE_TIMEOUT / 2,
@@ -139,7 +138,9 @@ class RedisBudget:
 
     def _describe(self, exc: Exception) -> str:
         text = f"{type(exc).__name__}: {exc}"
-        return text.replace(self._password, "***") if self._password else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def _text(value: object) -> str:

@@ -89,6 +89,24 @@ def test_storage_password_never_shows() -> None:
     assert "hunter2" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://cache.internal:6379/0?password=hunter2", "redis://cache.internal:6379/0?password=***"),
+        ("redis://cache.internal/0?db=1&username=ops&password=hunter2", "redis://cache.internal/0?db=1&username=***&password=***"),
+        ("rediss://default:hunter2@cache.internal/0?ssl_password=hunter2", "rediss://default:***@cache.internal/0?ssl_password=***"),
+        ("redis://hunter2@cache.internal:6379", "redis://***@cache.internal:6379"),
+        ("redis://:hunter2%21@cache.internal", "redis://:***@cache.internal"),
+        ("redis+unix:///run/redis.sock?password=hunter2&db=2", "redis+unix:///run/redis.sock?password=***&db=2"),
+    ],
+)
+def test_every_credential_form_of_a_redis_url_is_hidden(url: str, shown: str) -> None:
+    """Issue 16 item 3: redis-py reads ``?password=`` (and any other query value) as a connection argument."""
+    limit = RateLimit(rate=5, storage_url=url)
+    assert "hunter2" not in repr(limit)
+    assert repr(shown) in repr(limit)
+
+
 def test_rate_limit_must_be_a_rate_limit() -> None:
     with pytest.raises(ValidationError, match="rate_limit must be a RateLimit or None, got dict"):
         AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, rate_limit={"rate": 5})  # type: ignore[arg-type]

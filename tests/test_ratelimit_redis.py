@@ -175,11 +175,21 @@ async def test_two_clients_share_one_budget_through_redis(
     assert len(recording_server.arrivals) == 1
 
 
+@pytest.mark.parametrize(
+    ("credentials", "query", "shown"),
+    [(":s3cret-pw@", "", ":***@"), ("", "?password=s3cret-pw", "")],
+    ids=["userinfo", "query"],
+)
 async def test_the_storage_password_stays_out_of_logs(
-    recording_server: RecordingServer, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    recording_server: RecordingServer,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+    credentials: str,
+    query: str,
+    shown: str,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="taskrouter_async")
-    url = f"redis://:s3cret-pw@127.0.0.1:{redis_server.port}/0"  # this Redis has no password: AUTH fails
+    url = f"redis://{credentials}127.0.0.1:{redis_server.port}/0{query}"  # this Redis has no password: AUTH fails
     async with AsyncTaskRouter(
         "AC" + "a" * 32, "token", base_url=recording_server.url, rate_limit=RateLimit(rate=10, storage_url=url)
     ) as client:
@@ -188,7 +198,8 @@ async def test_the_storage_password_stays_out_of_logs(
     assert stats is not None
     assert stats.using_fallback
     assert "s3cret-pw" not in caplog.text
-    assert f"redis://:***@127.0.0.1:{redis_server.port}/0 is unreachable" in caplog.text
+    shown_query = query.replace("s3cret-pw", "***")
+    assert f"redis://{shown}127.0.0.1:{redis_server.port}/0{shown_query} is unreachable" in caplog.text
 
 
 async def _fetch(client: AsyncTaskRouter, number: int) -> None:
