@@ -9,12 +9,14 @@ client holds (behaviour). A token is two steps, each atomic in its storage:
    a quiet spell: GCRA ("virtual scheduling", a token bucket kept as one timestamp). Each turn is
    reserved, so a waiter learns at once how long to sleep (no polling), and waiters in every
    process are served in the order they asked: the fairness across processes comes from here.
-2. **The window** then takes a slot in ``limits``' moving window: at most ``rate`` requests start
-   in ANY ``per``-second window, exactly. This is the budget's guarantee; the pacer keeps traffic
-   even within it.
+2. **The window** then takes a slot in a moving window: at most ``rate`` requests start in ANY
+   ``per``-second window, exactly. This is the budget's guarantee; the pacer keeps traffic even
+   within it. In Redis it is ``limits``' moving window; in-process it is ``MovingWindow`` here, on
+   the monotonic clock (``limits``' memory storage reads ``time.time()``, so a wall clock stepped
+   back froze it: see ``MovingWindow``).
 
-Why both, and why ``limits`` for the window: ``limits`` is well kept, typed, and has the same
-moving window over an in-process memory storage and over Redis (an atomic Lua script). Its fixed
+Why both, and why ``limits`` for the shared window: ``limits`` is well kept, typed, and its
+moving window over Redis is an atomic Lua script. Its fixed
 window lets twice the budget through around a window edge, and its sliding-window counter is an
 approximation; the moving window is exact. But ``limits`` only answers "hit or not", its windows
 are whole seconds, and its moving window replays bursts: the ``rate`` requests let through at
@@ -24,6 +26,10 @@ requests in its busiest second, because two bursts' worth of requests arrive wit
 once their latencies differ. Sub-second pacing cannot be built from ``limits`` (its Redis script
 needs whole-second expiries), so the pacer is written here: a few lines of arithmetic
 (``reserve_turn``) mirrored by a Lua script for Redis (``_ratelimit_redis``), tested alike.
+
+Clocks: everything in-process runs on ``time.monotonic()``. The shared budget's pacer reads the
+Redis server's clock (``TIME``); its window (``limits``) stamps entries with each process's wall
+clock, so processes sharing a budget need synchronised wall clocks (see ``_ratelimit_redis``).
 
 Alternatives weighed: ``aiolimiter`` is in-process only; ``pyrate-limiter`` has sub-second rates
 and waiting with a timeout, but would be a second rate-limiting library beside the one the project
@@ -36,6 +42,7 @@ import logging
 import math
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -47,9 +54,6 @@ from ._errors import RateLimitTimeoutError, ValidationError
 from ._logging import logger
 
 if TYPE_CHECKING:
-    from limits import RateLimitItem
-    from limits.strategies import MovingWindowRateLimiter
-
     from ._ratelimit_redis import RedisBudget
 
 __all__ = ["RateLimit", "RateLimitStats", "RateLimiter"]
@@ -274,22 +278,6 @@ def reserve_turn(tat: float, now: float, interval: float, burst: int, max_delay:
     return delay, tat + interval
 
 
-def limit_item(rate: int, per: int) -> RateLimitItem:
-    from limits import RateLimitItemPerSecond  # imported when a budget is made: most clients have none
-
-    return RateLimitItemPerSecond(rate, per, namespace=NAMESPACE)
-
-
-def take_or_wait(strategy: MovingWindowRateLimiter, item: RateLimitItem, key: str) -> float | None:
-    """Take a window slot (``None``), or return the seconds until the window's oldest entry expires."""
-    if strategy.hit(item, key):
-        return None
-    stats = strategy.get_window_stats(item, key)
-    if stats.remaining > 0:  # another taker got in between: look again at once
-        return 0.0
-    return max(0.0, stats.reset_time - time.time())
-
-
 class Budget(Protocol):
     """A budget's storage: the pacer and the window for every key, in memory or in Redis."""
 
@@ -303,32 +291,57 @@ class Budget(Protocol):
         """Take a window slot (``None``), or return the seconds until one may free up."""
 
 
+class MovingWindow:
+    """At most ``rate`` starts in any ``per`` seconds, per key, on the monotonic clock (in-process).
+
+    Written here rather than taken from ``limits``' ``MemoryStorage``, which stamps entries with
+    ``time.time()``: when the wall clock steps back (NTP, a VM resumed, a manual fix) its window
+    looks full until the clock catches up again, so a step of an hour froze the client for an
+    hour. A monotonic clock never steps back. The window is a deque of start times per key.
+    """
+
+    def __init__(self, rate: int, per: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._per = per
+        self._clock = clock
+        self._starts: dict[str, deque[float]] = {}
+
+    def take(self, key: str) -> float | None:
+        """Take a slot (``None``), or return the seconds until the oldest start leaves the window."""
+        now = self._clock()
+        starts = self._starts.get(key)
+        if starts is None:
+            starts = self._starts[key] = deque()
+        while starts and starts[0] <= now - self._per:
+            starts.popleft()
+        if len(starts) < self._rate:
+            starts.append(now)
+            return None
+        return starts[0] + self._per - now
+
+
 class MemoryBudget:
-    """The in-process budget: a dict of TATs and ``limits``' memory storage, called inline (no I/O)."""
+    """The in-process budget: a dict of TATs and a moving window, both on the monotonic clock (no I/O)."""
 
     def __init__(self, rate: int, per: int, burst: int) -> None:
         self._interval = per / rate
         self._burst = burst
         self._tats: dict[str, float] = {}
-        from limits.storage import MemoryStorage
-        from limits.strategies import MovingWindowRateLimiter
-
-        self._strategy = MovingWindowRateLimiter(MemoryStorage())
-        self._item = limit_item(rate, per)
+        self._window = MovingWindow(rate, per)
 
     async def reserve(self, key: str, max_delay: float) -> Turn | None:
         turn = reserve_turn(self._tats.get(key, 0.0), time.monotonic(), self._interval, self._burst, max_delay)
         if turn is None:
             return None
         delay, self._tats[key] = turn
-        return Turn(delay, turn[1], slot=delay == 0 and take_or_wait(self._strategy, self._item, key) is None)
+        return Turn(delay, turn[1], slot=delay == 0 and self._window.take(key) is None)
 
     async def refund(self, key: str, ticket: Ticket) -> None:
         if self._tats.get(key) == ticket:
             self._tats[key] -= self._interval
 
     async def take(self, key: str) -> float | None:
-        return take_or_wait(self._strategy, self._item, key)
+        return self._window.take(key)
 
 
 class StorageUnavailable(Exception):

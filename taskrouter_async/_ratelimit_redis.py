@@ -20,16 +20,18 @@ retries are off (it retries 3 times by default): the fallback is the retry polic
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from ._errors import ValidationError
-from ._ratelimit import NAMESPACE, StorageUnavailable, Ticket, Turn, limit_item, redact_url, take_or_wait, url_secrets
+from ._ratelimit import NAMESPACE, StorageUnavailable, Ticket, Turn, redact_url, url_secrets
 
 __all__ = ["REFUND", "RESERVE", "STORAGE_TIMEOUT", "RedisBudget"]
 
@@ -65,6 +67,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+def limit_item(rate: int, per: int) -> RateLimitItem:
+    return RateLimitItemPerSecond(rate, per, namespace=NAMESPACE)
+
+
+def take_or_wait(strategy: MovingWindowRateLimiter, item: RateLimitItem, key: str) -> float | None:
+    """Take a window slot (``None``), or return the seconds until the window's oldest entry expires."""
+    if strategy.hit(item, key):
+        return None
+    stats = strategy.get_window_stats(item, key)
+    if stats.remaining > 0:  # another taker got in between: look again at once
+        return 0.0
+    return max(0.0, stats.reset_time - time.time())
 
 
 class RedisBudget:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import time
 
 import anyio
 import pytest
@@ -93,8 +94,14 @@ def test_storage_password_never_shows() -> None:
     ("url", "shown"),
     [
         ("redis://cache.internal:6379/0?password=hunter2", "redis://cache.internal:6379/0?password=***"),
-        ("redis://cache.internal/0?db=1&username=ops&password=hunter2", "redis://cache.internal/0?db=1&username=***&password=***"),
-        ("rediss://default:hunter2@cache.internal/0?ssl_password=hunter2", "rediss://default:***@cache.internal/0?ssl_password=***"),
+        (
+            "redis://cache.internal/0?db=1&username=ops&password=hunter2",
+            "redis://cache.internal/0?db=1&username=***&password=***",
+        ),
+        (
+            "rediss://default:hunter2@cache.internal/0?ssl_password=hunter2",
+            "rediss://default:***@cache.internal/0?ssl_password=***",
+        ),
         ("redis://hunter2@cache.internal:6379", "redis://***@cache.internal:6379"),
         ("redis://:hunter2%21@cache.internal", "redis://:***@cache.internal"),
         ("redis+unix:///run/redis.sock?password=hunter2&db=2", "redis+unix:///run/redis.sock?password=***&db=2"),
@@ -228,6 +235,20 @@ async def test_past_max_wait_the_call_raises_without_sending(
     assert "the request was not sent" in str(error)
     assert stats is not None
     assert (stats.acquired, stats.timed_out) == (1, 1)
+
+
+async def test_the_wall_clock_stepping_back_does_not_freeze_the_budget(
+    make_client: MakeClient, recording_server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 7: after the wall clock stepped back 30 s, a call at 2/s waited about 30 s."""
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=2, max_wait=2)) as client:
+        await _fetch(client, 1)
+        await _fetch(client, 2)
+        stepped_back = time.time() - 30
+        monkeypatch.setattr(time, "time", lambda: stepped_back)
+        with anyio.fail_after(3):
+            await _fetch(client, 3)  # its turn is 0.5 s away, whatever the wall clock says
+    assert len(recording_server.arrivals) == 3
 
 
 @pytest.mark.usefixtures("engine")
