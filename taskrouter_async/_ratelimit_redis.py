@@ -20,6 +20,8 @@ retries are off (it retries 3 times by default): the fallback is the retry polic
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -116,7 +118,25 @@ class RedisBudget:
         self._threads: anyio.CapacityLimiter | None = None
 
     async def reserve(self, key: str, max_delay: float) -> Turn | None:
-        return await self._run(self._reserve_now, key, max_delay)
+        """Reserve a turn; if the caller stops waiting (cancelled, or past ``STORAGE_TIMEOUT``) while the
+        script runs, the turn it reserves is handed back: by the worker thread if the script is still
+        running, by the caller (shielded) if it had finished."""
+        handoff = _Handoff()
+        try:
+            return await self._run(self._reserve_for, handoff, key, max_delay)
+        except BaseException:
+            turn = handoff.abandon()
+            if turn is not None:
+                with anyio.CancelScope(shield=True), contextlib.suppress(StorageUnavailable):
+                    await self.refund(key, turn.ticket)
+            raise
+
+    def _reserve_for(self, handoff: _Handoff, key: str, max_delay: float) -> Turn | None:
+        """In the worker thread: reserve, then hand the turn over, or back to Redis if the caller is gone."""
+        turn = self._reserve_now(key, max_delay)
+        if turn is not None and not handoff.deliver(turn):
+            self._refund_script([self._prefix + key], [turn.ticket, self._interval])
+        return turn
 
     async def refund(self, key: str, ticket: Ticket) -> None:
         await self._run(self._refund_script, [self._prefix + key], [ticket, self._interval])
@@ -157,6 +177,30 @@ class RedisBudget:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+class _Handoff:
+    """A reserved turn passed from a worker thread to its caller, who may have stopped waiting for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._turn: Turn | None = None
+
+    def deliver(self, turn: Turn) -> bool:
+        """From the thread: keep the turn for the caller; ``False`` if the caller is gone (refund it)."""
+        with self._lock:
+            if self._abandoned:
+                return False
+            self._turn = turn
+            return True
+
+    def abandon(self) -> Turn | None:
+        """From the caller, giving up: the turn already delivered (the caller must refund it), else ``None``
+        and the thread will refund whatever it reserves."""
+        with self._lock:
+            self._abandoned = True
+            return self._turn
 
 
 def _text(value: object) -> str:

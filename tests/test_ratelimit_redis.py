@@ -160,6 +160,39 @@ async def test_cancelling_a_waiting_call_sends_nothing_and_gives_its_turn_back(
     assert (stats.acquired, stats.outages) == (2, 0)
 
 
+async def test_a_call_cancelled_while_the_reserve_script_runs_gives_its_turn_back(
+    make_client: MakeClient,
+    recording_server: RecordingServer,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16: the script reserves the turn, but its reply comes after the caller was cancelled."""
+    reserve_now = RedisBudget._reserve_now
+    slow = {"on": False}
+
+    def slow_reply(self: RedisBudget, key: str, max_delay: float) -> Turn | None:
+        turn = reserve_now(self, key, max_delay)
+        if slow["on"]:
+            time.sleep(0.3)  # the script has run; its reply is late
+        return turn
+
+    monkeypatch.setattr(RedisBudget, "_reserve_now", slow_reply)
+    limit = RateLimit(rate=2, storage_url=redis_server.url)
+    async with make_client(base_url=recording_server.url, rate_limit=limit) as client:
+        await _fetch(client, 1)
+        slow["on"] = True
+        with anyio.move_on_after(0.1) as scope:
+            await _fetch(client, 2)  # reserves the turn 0.5 s after the first, then is cancelled
+        assert scope.cancelled_caught
+        slow["on"] = False
+        await anyio.sleep(0.35)  # the abandoned script's reply has come (and its turn gone back)
+        await _fetch(client, 3)
+    (first, path_1), (third, path_3) = recording_server.arrivals
+    assert [path_1.rsplit("/", 1)[1], path_3.rsplit("/", 1)[1]] == [reservation_sid(1), reservation_sid(3)]
+    # The third call got the turn the second gave back (0.5 s after the first), not the next one (1 s).
+    assert third - first < 0.8
+
+
 @pytest.mark.usefixtures("engine")
 async def test_two_clients_share_one_budget_through_redis(
     recording_server: RecordingServer, redis_server: RedisServer, make_client: MakeClient
