@@ -47,7 +47,7 @@ from ._errors import (
 from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
 from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from ._ratelimit import RateLimit, RateLimitStats
+from ._ratelimit import LearnedBudget, RateLimit, RateLimitStats
 from ._raw_response import RawResponse
 from ._reservations import Reservations
 from ._resource_types import (
@@ -88,6 +88,7 @@ __all__ = [
     "HttpMethod",
     "InternalServerError",
     "JitterBufferSize",
+    "LearnedBudget",
     "NotFoundError",
     "Page",
     "PageMeta",

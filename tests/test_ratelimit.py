@@ -28,7 +28,7 @@ from taskrouter_async import (
     TaskRouterError,
     ValidationError,
 )
-from taskrouter_async._ratelimit import RateLimiter, reserve_turn
+from taskrouter_async._ratelimit import MemoryBudget, Pace, reserve_turn
 
 from .ratelimit_support import MakeClient, RecordingServer, reservation_sid
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
@@ -332,19 +332,18 @@ async def test_views_share_the_budget(make_client: MakeClient, recording_server:
         assert client.rate_limit_stats == view.rate_limit_stats
 
 
-async def test_a_budget_hands_turns_back_only_when_nobody_reserved_after() -> None:
-    limiter = RateLimiter(RateLimit(rate=10))
-    budget = limiter._local_budget()
-    first = await budget.reserve("k", math.inf)
-    second = await budget.reserve("k", math.inf)
+def test_a_budget_hands_turns_back_only_when_nobody_reserved_after() -> None:
+    budget, pace = MemoryBudget(), Pace(rate=10, cap=10, per=1)
+    first = budget.reserve("k", pace, math.inf)
+    second = budget.reserve("k", pace, math.inf)
     assert first is not None
     assert second is not None
-    await budget.refund("k", first.ticket)  # a later turn exists: nothing to hand back
-    third = await budget.reserve("k", math.inf)
+    budget.refund(first)  # a later turn exists: nothing to hand back
+    third = budget.reserve("k", pace, math.inf)
     assert third is not None
     assert third.delay == pytest.approx(second.delay + 0.1, abs=0.01)
-    await budget.refund("k", third.ticket)  # the last one: handed back, the next caller gets it
-    fourth = await budget.reserve("k", math.inf)
+    budget.refund(third)  # the last one: handed back, the next caller gets it
+    fourth = budget.reserve("k", pace, math.inf)
     assert fourth is not None
     assert fourth.delay == pytest.approx(third.delay, abs=0.01)
 

@@ -24,12 +24,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
 from taskrouter_async import AsyncTaskRouter, RateLimit
-from taskrouter_async._ratelimit import Budget, MemoryBudget, Turn
+from taskrouter_async._ratelimit import MemoryBudget, Pace, Turn
 from taskrouter_async._ratelimit_redis import STORAGE_TIMEOUT, RedisBudget
 
 from .ratelimit_support import MakeClient, RecordingServer, busiest_window, reservation_sid, running_tasks
@@ -48,15 +49,39 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- the two storages, tested the same way ---------------------------------------------------
 
 
+class Budget:
+    """One budget (10 per second, a burst of 3) in memory or in Redis, behind the same calls."""
+
+    def __init__(self, shared: RedisBudget | None) -> None:
+        self.shared = shared
+        self.memory = MemoryBudget()
+        self.pace = Pace(rate=10, cap=10, per=1, burst=3)
+
+    async def reserve(self, key: str, max_delay: float) -> Turn | None:
+        if self.shared is None:
+            return self.memory.reserve(key, self.pace, max_delay)
+        turn, _ = await self.shared.reserve(key, "", self.pace, max_delay)
+        return turn
+
+    async def refund(self, turn: Turn) -> None:
+        if self.shared is None:
+            self.memory.refund(turn)
+        else:
+            await self.shared.refund(turn)
+
+    async def take(self, key: str) -> float | None:
+        return self.memory.take(key, self.pace) if self.shared is None else await self.shared.take(key, self.pace)
+
+
 @pytest.fixture(params=["memory", "redis"])
 async def budget(request: pytest.FixtureRequest) -> AsyncIterator[Budget]:
     """A budget of 10 per second with a burst of 3, in memory or in a fresh Redis."""
     if request.param == "memory":
-        yield MemoryBudget(10, 1, 3)
+        yield Budget(None)
         return
     server: RedisServer = request.getfixturevalue("redis_server")
-    shared = RedisBudget(server.url, rate=10, per=1, burst=3)
-    yield shared
+    shared = RedisBudget(server.url, namespace="test", learn=False, account="AC")
+    yield Budget(shared)
     shared.close()
 
 
@@ -109,10 +134,10 @@ async def test_only_the_last_turn_is_handed_back(budget: Budget) -> None:
     assert await turns.reserve(3) == near([0, 0, 0])
     first = await turns.reserve_one()
     await turns.reserve_one()
-    await budget.refund("k", first.ticket)  # a later turn exists: nothing to hand back
+    await budget.refund(first)  # a later turn exists: nothing to hand back
     assert await turns.reserve(1) == near([0.3])
     last = await turns.reserve_one()
-    await budget.refund("k", last.ticket)  # the last one: the next caller gets it
+    await budget.refund(last)  # the last one: the next caller gets it
     assert await turns.reserve(1) == near([0.4])
 
 
@@ -167,16 +192,16 @@ async def test_a_call_cancelled_while_the_reserve_script_runs_gives_its_turn_bac
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 16: the script reserves the turn, but its reply comes after the caller was cancelled."""
-    reserve_now = RedisBudget._reserve_now
+    reserve_now = RedisBudget._reserve_for
     slow = {"on": False}
 
-    def slow_reply(self: RedisBudget, key: str, max_delay: float) -> Turn | None:
-        turn = reserve_now(self, key, max_delay)
+    def slow_reply(self: RedisBudget, *args: Any) -> Any:
+        turn = reserve_now(self, *args)
         if slow["on"]:
             time.sleep(0.3)  # the script has run; its reply is late
         return turn
 
-    monkeypatch.setattr(RedisBudget, "_reserve_now", slow_reply)
+    monkeypatch.setattr(RedisBudget, "_reserve_for", slow_reply)
     limit = RateLimit(rate=2, storage_url=redis_server.url)
     async with make_client(base_url=recording_server.url, rate_limit=limit) as client:
         await _fetch(client, 1)
@@ -298,7 +323,7 @@ async def _run_with_fault(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert stats is not None
     assert len(warnings) == stats.outages >= 1
-    assert all("is unreachable" in w and "using a per-process budget of 20 per 1 s" in w for w in warnings)
+    assert all("is unreachable" in w and "this process keeps to 20 per 1 s" in w for w in warnings)
     assert sum("the shared budget is in use again" in r.getMessage() for r in caplog.records) == stats.outages
     assert not stats.using_fallback
     # The budget held throughout (a switch-over may let one more turn through).
