@@ -803,7 +803,10 @@ class RateLimiter:
 
     def _heard(self, key: str, told: Shared) -> None:
         """Mirror what Redis said with a turn: the fleet's size, the budget's name and learned pace, the account."""
-        self._fleet = max(1, told.fleet)
+        # Right after an outage Redis may have restarted empty and count only the processes back so far:
+        # the fleet does not shrink during the hand-over.
+        handing_over = time.monotonic() < self._handover_until
+        self._fleet = max(1, told.fleet, self._fleet if handing_over else 1)
         if not self.config.learn:
             return
         if told.name != key:  # another process learned this operation's endpoint key

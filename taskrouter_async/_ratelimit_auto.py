@@ -149,8 +149,11 @@ class Learned:
 
     @property
     def cap(self) -> int:
-        """The window: at most this many starts in any second."""
-        return max(1, self.limit if self.limit is not None else int(self.start))
+        """The window: at most this many starts in any second (the limit less ``1 - HEADROOM`` of it, rounded
+        down, so that arrivals bunched by network jitter still fit in Twilio's second)."""
+        if self.limit is None:
+            return max(1, int(self.start))
+        return max(1, self.limit - int(self.limit * (1 - HEADROOM)))
 
     def learn(self, answer: Answer, now: float) -> bool:
         """Take in one answer; ``True`` when the limit or the pace changed (worth sharing and logging)."""

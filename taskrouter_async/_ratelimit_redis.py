@@ -13,7 +13,7 @@ learned limits of ``RateLimit.auto()``, in one atomic script on the Redis server
 clients' clocks** (they may differ or step; only the Redis server's clock is read, and it must
 not step back by much: a step back of d seconds delays turns by up to d). The window is a list of
 start times, newest first, trimmed to its capacity: ``limits``' moving-window algorithm.
-Needs Redis 6.0 or newer (``SET ... KEEPTTL``).
+Needs Redis 6.2 or newer (``SET ... KEEPTTL``, ``COPY``).
 
 Failures: any Redis error, or no answer within ``STORAGE_TIMEOUT``, is ``StorageUnavailable``;
 the limiter then falls back to its per-process share (see ``RateLimiter``). redis-py's own
@@ -134,6 +134,16 @@ end
 if ARGV[5] ~= '' then
   redis.call('HSET', p .. 'map', ARGV[5], ARGV[2])
   redis.call('EXPIRE', p .. 'map', 86400)
+  -- The endpoint's budget takes over the operation's recent starts and its pacer's position.
+  local old_window, new_window = p .. 'win:' .. ARGV[5], p .. 'win:' .. ARGV[2]
+  if redis.call('EXISTS', new_window) == 0 and redis.call('EXISTS', old_window) == 1 then
+    redis.call('COPY', old_window, new_window)
+  end
+  local old_tat = tonumber(redis.call('GET', p .. 'tat:' .. ARGV[5]) or '0')
+  local new_tat = tonumber(redis.call('GET', p .. 'tat:' .. ARGV[2]) or '0')
+  if old_tat > new_tat then
+    redis.call('SET', p .. 'tat:' .. ARGV[2], string.format('%.6f', old_tat), 'EX', 60)
+  end
 end
 if ARGV[7] ~= '' then
   local t = redis.call('TIME')
