@@ -366,7 +366,7 @@ def _run_processes(
             subprocess.Popen(
                 [
                     *(sys.executable, "-m", "tests.ratelimit_worker", server.url, redis.url, backend, engine),
-                    *(str(rate), str(fallback_rate or rate), str(seconds), "10", str(index)),
+                    *(str(rate), str(rate if fallback_rate is None else fallback_rate), str(seconds), "10", str(index)),
                 ],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
@@ -386,7 +386,7 @@ def _run_processes(
             if kill_at is not None:
                 time.sleep(kill_at)
                 redis.kill()
-                time.sleep(1.0)
+                time.sleep(3.0)
                 redis.start()
             results = []
             for child in children:
@@ -431,10 +431,10 @@ def test_four_processes_share_fifty_requests_a_second(redis_server: RedisServer)
     reason="long run: nox -s ratelimit (the default run kills Redis under one process, above)",
 )
 def test_four_processes_ride_out_a_redis_restart(redis_server: RedisServer) -> None:
-    """Killed for 1 s, with a fallback of 12/s each: 48/s in all meanwhile. For up to PROBE_INTERVAL after
-    Redis is back, processes that found it again and those still on their fallback add up: 50 + 3 x 12."""
-    times, paths, results = _run_processes(
-        redis_server, rate=50, fallback_rate=12, seconds=SECONDS, kill_at=SECONDS / 3
-    )
-    _check_shared_run(times, paths, results, 50, most=(50 + 3 * 12) * (1 + WINDOW_TOLERANCE))
+    """Killed for 3 s: each process keeps to its share (50 / 4, counted in Redis before the outage); once Redis
+    is back, each keeps to its share too until all four are back. Before issue 19 the busiest second held 75;
+    now no more than a run without an outage (``WINDOW_TOLERANCE`` for arrival jitter at an exact 50/s budget;
+    benchmarks/ratebudget.py measures the auto budget's, which keeps 3 % spare, against 52.5)."""
+    times, paths, results = _run_processes(redis_server, rate=50, fallback_rate=0, seconds=SECONDS, kill_at=SECONDS / 3)
+    _check_shared_run(times, paths, results, 50, most=50 * (1 + WINDOW_TOLERANCE))
     assert all(result["outages"] == 1 for result in results)
