@@ -50,6 +50,8 @@ class BulkStats:
     held_by_budget: float = 0.0
     #: True while the shared (Redis) budget is unreachable and a per-process one is used instead.
     budget_fallback: bool = False
+    #: ``--rate auto``: the learned budget holding the run back now (``Task-List 48.5/s of 50``), if any.
+    binding_budget: str | None = None
 
     @property
     def failed(self) -> int:
