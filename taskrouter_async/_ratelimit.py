@@ -600,6 +600,7 @@ class RateLimiter:
                     waiting=self._waits.get(name, _Waits()).waiting,
                 )
                 for name, learned in self._learned.items()
+                if (learned.workspace, learned.endpoint) not in self._endpoints  # an operation whose key is known
             ),
             key=lambda budget: -budget.waiting,
         )
