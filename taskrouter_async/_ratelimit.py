@@ -11,29 +11,29 @@ client holds (behaviour). A token is two steps, each atomic in its storage:
    process are served in the order they asked: the fairness across processes comes from here.
 2. **The window** then takes a slot in a moving window: at most ``rate`` requests start in ANY
    ``per``-second window, exactly. This is the budget's guarantee; the pacer keeps traffic even
-   within it. In Redis it is ``limits``' moving window; in-process it is ``MovingWindow`` here, on
-   the monotonic clock (``limits``' memory storage reads ``time.time()``, so a wall clock stepped
-   back froze it: see ``MovingWindow``).
+   within it. It is ``limits``' moving-window algorithm (a list of start times trimmed to the
+   capacity), written here twice: ``MovingWindow`` in-process, on the monotonic clock
+   (``limits``' memory storage reads ``time.time()``, so a wall clock stepped back froze it), and
+   in the same Lua script as the pacer in Redis, on the Redis server's clock (``limits``' Redis
+   window was a second round trip per token and stamped entries with each process's wall clock).
 
-Why both, and why ``limits`` for the shared window: ``limits`` is well kept, typed, and its
-moving window over Redis is an atomic Lua script. Its fixed
-window lets twice the budget through around a window edge, and its sliding-window counter is an
-approximation; the moving window is exact. But ``limits`` only answers "hit or not", its windows
-are whole seconds, and its moving window replays bursts: the ``rate`` requests let through at
-once by an empty window free up together a ``per`` later, and are taken together again. Measured
-with 4 processes sharing 50 requests/s through the moving window alone, the server saw 57 to 82
+Why both: a moving window alone replays bursts: the ``rate`` requests let through at once by an
+empty window free up together a ``per`` later, and are taken together again. Measured with 4
+processes sharing 50 requests/s through ``limits``' moving window alone, the server saw 57 to 82
 requests in its busiest second, because two bursts' worth of requests arrive within one second
-once their latencies differ. Sub-second pacing cannot be built from ``limits`` (its Redis script
-needs whole-second expiries), so the pacer is written here: a few lines of arithmetic
-(``reserve_turn``) mirrored by a Lua script for Redis (``_ratelimit_redis``), tested alike.
+once their latencies differ. ``limits`` has no sub-second pacing, so the pacer is written here:
+a few lines of arithmetic (``reserve_turn``) mirrored by a Lua script (``_ratelimit_redis``),
+tested alike.
 
-Clocks: everything in-process runs on ``time.monotonic()``. The shared budget's pacer reads the
-Redis server's clock (``TIME``); its window (``limits``) stamps entries with each process's wall
-clock, so processes sharing a budget need synchronised wall clocks (see ``_ratelimit_redis``).
+``RateLimit.auto()`` (``_ratelimit_auto``) gives each (workspace, endpoint) a budget of its own
+whose ``rate`` is learned from Twilio's answers; the pacer and the window are the same.
+
+Clocks: everything in-process runs on ``time.monotonic()``. The shared budget reads only the
+Redis server's clock (see ``_ratelimit_redis``).
 
 Alternatives weighed: ``aiolimiter`` is in-process only; ``pyrate-limiter`` has sub-second rates
-and waiting with a timeout, but would be a second rate-limiting library beside the one the project
-chose; a pure token bucket without the window lets ``rate + burst - 1`` requests into a window.
+and waiting with a timeout, but no shared learned state, and its Redis bucket is a round trip per
+step too; a pure token bucket without the window lets ``rate + burst - 1`` requests into a window.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ _MARGIN = 0.001
 #: How often a waiter for the account's concurrency cap looks again (seconds).
 LEASE_POLL = 0.02
 #: The longest sharing what was learned may hold an attempt's end (seconds).
-STORAGE_TIMEOUT_HINT = 0.5
+_PUBLISH_TIMEOUT = 0.5
 #: A lease on the in-process concurrency cap (nothing to give back).
 _LOCAL_LEASE = object()
 #: A turn further away than this is never reserved (the pacer's "no limit").
@@ -474,27 +474,21 @@ class _Waits:
 class Attempt:
     """One attempt's hold on the budget (``RateLimiter.attempt``): the pipeline hands it the answer."""
 
-    __slots__ = ("answer", "lease")
+    __slots__ = ("answer", "learn", "lease")
 
-    def __init__(self, lease: object | None) -> None:
+    def __init__(self, lease: object | None, *, learn: bool = False) -> None:
         self.lease = lease
+        self.learn = learn
         self.answer: Answer | None = None
 
     def answered(self, status: int, headers: Mapping[str, str]) -> None:
         """The answer's status and headers: what ``RateLimit.auto()`` learns from."""
-        self.answer = Answer.parse(status, headers)
+        if self.learn:
+            self.answer = Answer.parse(status, headers)
 
 
-class _NoAttempt(Attempt):
-    """The attempt of a client without ``rate_limit=``: nothing to learn."""
-
-    __slots__ = ()
-
-    def answered(self, status: int, headers: Mapping[str, str]) -> None:
-        pass
-
-
-_NO_ATTEMPT = _NoAttempt(None)
+#: The attempt of a client without ``rate_limit=``: nothing to learn, no lease.
+_NO_ATTEMPT = Attempt(None)
 
 
 def spend_budget(
@@ -632,7 +626,7 @@ class RateLimiter:
         await self.acquire(name, lookup, (lambda: self._budget(method, url)[0]) if self.config.learn else None)
         name = self._budget(method, url)[0]
         lease = await self._lease(lease_seconds) if self.config.learn else None
-        attempt = Attempt(lease)
+        attempt = Attempt(lease, learn=self.config.learn)
         self._in_flight += 1
         try:
             yield attempt
@@ -853,7 +847,7 @@ class RateLimiter:
             return
         engaged = self._concurrency.cap if concurrency_changed and self._concurrency.engaged(now) else None
         try:
-            with anyio.move_on_after(STORAGE_TIMEOUT_HINT):
+            with anyio.move_on_after(_PUBLISH_TIMEOUT):
                 await shared.publish(
                     name, self._pace(name) if changed or moved else None, lookup if moved else "", engaged
                 )
