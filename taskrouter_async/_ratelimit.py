@@ -474,11 +474,13 @@ class _Waits:
 class Attempt:
     """One attempt's hold on the budget (``RateLimiter.attempt``): the pipeline hands it the answer."""
 
-    __slots__ = ("answer", "learn", "lease")
+    __slots__ = ("answer", "learn", "lease", "pace")
 
-    def __init__(self, lease: object | None, *, learn: bool = False) -> None:
+    def __init__(self, lease: object | None, *, learn: bool = False, pace: float = 0.0) -> None:
         self.lease = lease
         self.learn = learn
+        #: The budget's pace when this attempt took its token.
+        self.pace = pace
         self.answer: Answer | None = None
 
     def answered(self, status: int, headers: Mapping[str, str]) -> None:
@@ -626,7 +628,7 @@ class RateLimiter:
         await self.acquire(name, lookup, (lambda: self._budget(method, url)[0]) if self.config.learn else None)
         name = self._budget(method, url)[0]
         lease = await self._lease(lease_seconds) if self.config.learn else None
-        attempt = Attempt(lease, learn=self.config.learn)
+        attempt = Attempt(lease, learn=self.config.learn, pace=self._pace(name).rate)
         self._in_flight += 1
         try:
             yield attempt
@@ -841,7 +843,7 @@ class RateLimiter:
                 self._local.adopt(name, new_name)
             name = new_name
         learned = self._learned_for(name)
-        changed = learned.learn(answer, now)
+        changed = learned.learn(answer, now, attempt.pace or None)
         shared = self._shared
         if shared is None or self._outage or not (changed or moved or concurrency_changed):
             return

@@ -155,8 +155,12 @@ class Learned:
             return max(1, int(self.start))
         return max(1, self.limit - int(self.limit * (1 - HEADROOM)))
 
-    def learn(self, answer: Answer, now: float) -> bool:
-        """Take in one answer; ``True`` when the limit or the pace changed (worth sharing and logging)."""
+    def learn(self, answer: Answer, now: float, sent_at: float | None = None) -> bool:
+        """Take in one answer to a request sent at pace ``sent_at``; ``True`` when the limit or the pace changed.
+
+        A 429 lowers the pace to 70 % of the pace *that request was sent at*, not of the pace now:
+        429s for requests sent together lower it once, not once each.
+        """
         before = (self.limit, self.rate)
         if answer.limit is not None and answer.limit != self.limit:
             logger.debug(
@@ -167,7 +171,8 @@ class Learned:
         self.remaining = answer.remaining
         if answer.rate_limited:
             self.rate_limited += 1
-            self.rate = max(MIN_RATE, self.rate * RATE_LIMITED_DECREASE)
+            sent = self.rate if sent_at is None else sent_at
+            self.rate = max(MIN_RATE, min(self.rate, sent * RATE_LIMITED_DECREASE))
             self.hold = max(self.hold, now + HOLD)
             logger.debug("rate budget %s: 429, pace lowered to %.2f/s", self.name, self.rate)
         elif answer.remaining == 0:

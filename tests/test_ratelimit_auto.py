@@ -70,9 +70,12 @@ def test_a_learned_limit_sets_the_pace_a_429_lowers_it_and_answers_with_room_rai
     assert (learned.rate, learned.cap) == (3.0, 3)
     assert learned.learn(Answer(limit=50, remaining=40, endpoint="Task-List", concurrent=None, status=200), 0.0)
     assert (learned.limit, learned.rate, learned.cap) == (50, pytest.approx(48.5), 49)
-    learned.learn(Answer(limit=50, remaining=0, endpoint="Task-List", concurrent=None, status=429), 10.0)
+    refused = Answer(limit=50, remaining=0, endpoint="Task-List", concurrent=None, status=429)
+    learned.learn(refused, 10.0, sent_at=48.5)
     assert learned.rate == pytest.approx(48.5 * 0.7)
-    assert (learned.rate_limited, learned.hold) == (1, 11.0)
+    learned.learn(refused, 10.0, sent_at=48.5)  # sent together with the first: no second decrease
+    assert learned.rate == pytest.approx(48.5 * 0.7)
+    assert (learned.rate_limited, learned.hold) == (2, 11.0)
     learned.learn(Answer(limit=50, remaining=0, endpoint="Task-List", concurrent=None, status=200), 20.0)
     assert learned.rate == pytest.approx(48.5 * 0.7)  # none remaining: hold one interval, keep the pace
     assert learned.hold == pytest.approx(20 + 1 / learned.rate)
