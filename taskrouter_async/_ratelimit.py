@@ -54,6 +54,7 @@ import attrs
 from ._errors import RateLimitTimeoutError, ValidationError
 from ._logging import logger
 from ._ratelimit_auto import Answer, Concurrency, Learned, operation_of
+from ._retry import RATE_LIMITED
 
 if TYPE_CHECKING:
     from ._ratelimit_redis import RedisBudget
@@ -75,6 +76,8 @@ _MARGIN = 0.001
 LEASE_POLL = 0.02
 #: The longest sharing what was learned may hold an attempt's end (seconds).
 _PUBLISH_TIMEOUT = 0.5
+#: A pace recovering after a 429 is shared at most this often (seconds).
+_RECOVERY_SHARING = 0.25
 #: A lease on the in-process concurrency cap (nothing to give back).
 _LOCAL_LEASE = object()
 #: A turn further away than this is never reserved (the pacer's "no limit").
@@ -532,6 +535,7 @@ class RateLimiter:
         self._endpoints: dict[tuple[str, str], str] = {}
         self._waits: dict[str, _Waits] = {}
         self._concurrency = Concurrency()
+        self._shared_pace_at: dict[str, float] = {}
         self._in_flight = 0
         self._acquired = 0
         self._waited = 0
@@ -831,9 +835,9 @@ class RateLimiter:
         concurrency_changed = self._concurrency.learn(answer, now, self._in_flight + 1)
         endpoint = answer.endpoint
         workspace, _, seen = name.partition(":")
-        moved = endpoint is not None and endpoint != seen
-        if moved:
-            assert endpoint is not None
+        moved = False
+        if endpoint is not None and endpoint != seen:
+            moved = True
             operation = lookup.partition(":")[2]
             if self._endpoints.get((workspace, operation)) != endpoint:
                 logger.debug("rate budget %s: operation %s is endpoint %s", workspace, operation, endpoint)
@@ -843,10 +847,17 @@ class RateLimiter:
                 self._local.adopt(name, new_name)
             name = new_name
         learned = self._learned_for(name)
+        limit_before = learned.limit
         changed = learned.learn(answer, now, attempt.pace or None)
         shared = self._shared
         if shared is None or self._outage or not (changed or moved or concurrency_changed):
             return
+        recovering = changed and not (
+            moved or concurrency_changed or answer.status == RATE_LIMITED or learned.limit != limit_before
+        )
+        if recovering and now < self._shared_pace_at.get(name, 0.0) + _RECOVERY_SHARING:
+            return  # only the pace recovering: shared a few times a second, not with every answer
+        self._shared_pace_at[name] = now
         engaged = self._concurrency.cap if concurrency_changed and self._concurrency.engaged(now) else None
         try:
             with anyio.move_on_after(_PUBLISH_TIMEOUT):
