@@ -102,6 +102,8 @@ class FakeRateLimits:
         self._starts: dict[tuple[str, str], deque[float]] = {}
         #: Requests in flight now.
         self.in_flight = 0
+        #: When each request arrived (``clock``), refused ones included.
+        self.arrivals: list[float] = []
         #: Answers refused: by an endpoint's limit, and by the concurrency cap.
         self.rate_limited = 0
         self.concurrency_refused = 0
@@ -111,6 +113,7 @@ class FakeRateLimits:
         workspace, key = endpoint_key(method, path, query)
         limit = self.limits.get(key, self.default)
         now = self._clock()
+        self.arrivals.append(now)
         starts = self._starts.setdefault((workspace, key), deque())
         while starts and starts[0] <= now - 1.0:
             starts.popleft()
