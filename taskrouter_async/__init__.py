@@ -50,7 +50,7 @@ from ._errors import (
 from ._logging import setup_from_env as _setup_logging_from_env
 from ._models import JsonObject, Page, PageMeta
 from ._params import Params
-from ._ratelimit import RateLimit, RateLimitStats
+from ._ratelimit import LearnedBudget, RateLimit, RateLimitStats
 from ._raw_response import RawResponse
 from ._version import __version__
 
@@ -186,6 +186,7 @@ __all__ = [
     "InternalServerError",
     "JitterBufferSize",
     "JsonObject",
+    "LearnedBudget",
     "NotFoundError",
     "Page",
     "PageMeta",

@@ -134,7 +134,7 @@ class AsyncTaskRouter:
             timeout=checked_timeout(timeout),
             max_retries=checked_max_retries(max_retries),
             max_retry_after=checked_max_retry_after(max_retry_after),
-            rate_limiter=_rate_limiter(rate_limit),
+            rate_limiter=_rate_limiter(rate_limit, username),
         )
         builds_engine = http_client is None and transport is None
         engine_ = open_engine(
@@ -406,9 +406,9 @@ def _is_whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _rate_limiter(rate_limit: RateLimit | None) -> RateLimiter | None:
+def _rate_limiter(rate_limit: RateLimit | None, account: str) -> RateLimiter | None:
     if rate_limit is None:
         return None
     if not isinstance(rate_limit, RateLimit):
         raise ValidationError(f"rate_limit must be a RateLimit or None, got {type(rate_limit).__name__}")
-    return RateLimiter(rate_limit)
+    return RateLimiter(rate_limit, account)

@@ -267,6 +267,8 @@ def test_rate_flags_become_the_clients_rate_limit() -> None:
     )
     assert _rate_limit(args) == {"rate_limit": RateLimit(rate=25, storage_url="redis://127.0.0.1:6379/0")}
     assert _rate_limit(parser.parse_args(["bulk-update", "in.jsonl"])) == {}
+    auto = parser.parse_args(["bulk-update", "in.jsonl", "--rate", "auto", "--rate-limit-url", "redis://127.0.0.1/0"])
+    assert _rate_limit(auto) == {"rate_limit": RateLimit.auto(storage_url="redis://127.0.0.1/0")}
     with pytest.raises(UsageError, match="give --rate too"):
         _rate_limit(parser.parse_args(["bulk-update", "in.jsonl", "--rate-limit-url", "redis://127.0.0.1:6379/0"]))
     with pytest.raises(UsageError, match="--rate-limit-url"):

@@ -94,6 +94,13 @@ def test_the_display_shows_the_rate_limit_budget() -> None:
     assert "budget shared store down: per-process · failed 0" in shown
 
 
+def test_the_display_shows_the_binding_learned_budget() -> None:
+    stats = BulkStats(total=10, concurrency=10, max_concurrency=10, waiting_for_budget=7, held_by_budget=2.5)
+    stats.binding_budget = "TaskReservation-Update 48.5/s of 50"
+    shown = " ".join(display_text(stats, Clock(), [(0, 0)]).split())
+    assert "waiting for budget 7 (2.5 s) · binding TaskReservation-Update 48.5/s of 50 · failed 0" in shown
+
+
 def test_a_narrow_display_keeps_the_figures_whole() -> None:
     stats = BulkStats(total=10, concurrency=5, max_concurrency=10, rate_limited=3)
     stats.failures[INVALID_INPUT] = 1

@@ -448,6 +448,11 @@ class _BulkRun:
             self.stats.waiting_for_budget = budget.waiting
             self.stats.held_by_budget = budget.throttled_seconds
             self.stats.budget_fallback = budget.using_fallback
+            binding = next((b for b in budget.budgets if f"{b.workspace}:{b.endpoint}" == budget.binding), None)
+            limit = "?" if binding is None or binding.limit is None else binding.limit
+            self.stats.binding_budget = (
+                None if binding is None else f"{binding.endpoint} {binding.rate:.1f}/s of {limit}"
+            )
         in_use = [p for kind, p in progress.items() if self.sent[kind]]
         if in_use:
             self.stats.concurrency = sum(p.concurrency for p in in_use)

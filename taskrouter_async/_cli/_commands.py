@@ -87,6 +87,8 @@ def _rate_limit(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError("--rate-limit-url shares a --rate budget: give --rate too")
         return {}
     try:
+        if args.rate == "auto":
+            return {"rate_limit": RateLimit.auto(storage_url=args.rate_limit_url)}
         return {"rate_limit": RateLimit(rate=args.rate, storage_url=args.rate_limit_url)}
     except ValidationError as exc:
         raise UsageError(f"--rate-limit-url: {exc}") from None

@@ -124,9 +124,10 @@ def build_parser(
     )
     bulk.add_argument(
         "--rate",
-        type=_count(1),
-        metavar="N",
-        help="at most N requests a second (retries included), per workspace; shared with --rate-limit-url",
+        type=_rate,
+        metavar="N|auto",
+        help="at most N requests a second (retries included), per workspace; 'auto' learns each endpoint's "
+        "limit from Twilio's answers; shared with --rate-limit-url",
     )
     bulk.add_argument(
         "--rate-limit-url",
@@ -223,6 +224,11 @@ def _count(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return count
+
+
+def _rate(text: str) -> int | str:
+    """``--rate``: a whole number of requests a second, or ``auto``."""
+    return "auto" if text.strip() == "auto" else _count(1)(text)
 
 
 def _seconds(text: str) -> float:

@@ -56,6 +56,8 @@ class BulkStats:
     skipped: int = 0
     #: Input lines under way when an earlier run stopped, without an etag: not re-sent, for the user to check.
     to_check: list[int] = attrs.field(factory=list)
+    #: ``--rate auto``: the learned budget holding the run back now (``Task-List 48.5/s of 50``), if any.
+    binding_budget: str | None = None
 
     @property
     def failed(self) -> int:

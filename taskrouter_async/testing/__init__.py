@@ -21,13 +21,16 @@ callback and applies the instruction in the answer; every change of status sends
 
 from ._app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest
 from ._callbacks import CallbackDelivery
+from ._limits import PUBLIC_LIMITS, FakeRateLimits
 from ._state import FakeReservation
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
     "DEFAULT_BASE_URL",
+    "PUBLIC_LIMITS",
     "CallbackDelivery",
+    "FakeRateLimits",
     "FakeReservation",
     "FakeTaskRouter",
     "RecordedRequest",

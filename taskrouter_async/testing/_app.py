@@ -42,6 +42,7 @@ from ._callbacks import (
     event_callback,
     post_callback,
 )
+from ._limits import FakeRateLimits
 from ._state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "DEFAULT_BASE_URL", "FakeTaskRouter", "RecordedRequest"]
@@ -132,12 +133,14 @@ class FakeTaskRouter:
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], datetime] = utc_now,
         seed: int = 0,
+        rate_limits: FakeRateLimits | None = None,
     ) -> None:
         """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
 
         ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
         ``clock`` stamps ``date_created``/``date_updated`` (a naive reading is UTC); ``seed`` makes
-        generated SIDs repeatable.
+        generated SIDs repeatable; ``rate_limits`` enforces TaskRouter's rate limits and concurrency
+        cap, with their headers (``FakeRateLimits``).
         """
         self.account_sid = check_credential_sid(account_sid, "AC", "account_sid")
         self.auth_token = auth_token
@@ -158,6 +161,7 @@ class FakeTaskRouter:
         self.callbacks: list[CallbackDelivery] = []
         self._changes: list[tuple[FakeReservation, FakeReservation]] = []
         self._events_sent = 0
+        self.rate_limits = rate_limits
 
     def __repr__(self) -> str:
         return f"FakeTaskRouter(base_url={self.base_url!r}, reservations={len(self._store.reservations)})"
@@ -402,7 +406,7 @@ class FakeTaskRouter:
             body=body,
         )
         self.requests.append(request)
-        response = await self._respond(request)
+        response = await self._limited(request)
         await self._send_events()  # before answering, so a test sees them when its update returns
         payload = json.dumps(response.body).encode()
         headers = [
@@ -412,6 +416,19 @@ class FakeTaskRouter:
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _limited(self, request: RecordedRequest) -> _Response:
+        """``_respond`` within the rate limits, if the fake has any (``testing/_limits.py``)."""
+        limits = self.rate_limits
+        if limits is None:
+            return await self._respond(request)
+        admission = limits.admit(request.method, request.path, request.query)
+        if admission.refusal is not None:
+            return _error(*admission.refusal, admission.headers)
+        with limits.serving():
+            await limits.delay()
+            response = await self._respond(request)
+        return attrs.evolve(response, headers=(*response.headers, *admission.headers))
 
     async def _respond(self, request: RecordedRequest) -> _Response:
         fault = self._next_fault()
