@@ -272,8 +272,18 @@ def text_list_field() -> Any:
 
 
 def converted_field(converter: Callable[[Any], Any], *, text: bool = False) -> Any:
-    """A field whose ``converter`` (a named function, for mypy) coerces and checks the value."""
-    return attrs.field(default=None, converter=converter, validator=_text if text else None)
+    """A field whose ``converter`` (a named function, for mypy) coerces and checks the value; its
+    ValidationError names the field, as every other check does."""
+
+    def convert(value: object, field: attrs.Attribute[Any]) -> Any:
+        try:
+            return converter(value)
+        except ValidationError as exc:
+            raise ValidationError(f"{field.name}: {exc}") from None
+
+    return attrs.field(
+        default=None, converter=attrs.Converter(convert, takes_field=True), validator=_text if text else None
+    )
 
 
 # --- query parameter kinds: each checks a call's keyword argument and gives its query text -------
@@ -342,7 +352,7 @@ def query_enum(cls: type[enum.Enum]) -> QueryKind:
     """An argument that is a member of ``cls`` or its value."""
 
     def encode(name: str, value: object) -> str:
-        return str(to_enum(cls, value).value)
+        return str(_named(name, to_enum, cls, value).value)
 
     return encode
 
@@ -351,10 +361,18 @@ def query_enum_list(cls: type[enum.Enum]) -> QueryKind:
     """A list of ``cls`` members or values, sent as repeated keys."""
 
     def encode(name: str, value: object) -> list[str]:
-        members = to_enum_tuple(cls, value) or ()
+        members = _named(name, to_enum_tuple, cls, value) or ()
         return [str(member.value) for member in members]
 
     return encode
+
+
+def _named(name: str, convert: Callable[[type[E], object], T], cls: type[E], value: object) -> T:
+    """``convert(cls, value)``, its ValidationError naming the argument."""
+    try:
+        return convert(cls, value)
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
 
 
 def flag_or_text(value: bool | str | None) -> str | None:
