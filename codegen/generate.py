@@ -21,7 +21,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +154,16 @@ class Generator:
         name = ref.rsplit("/", 1)[1]
         return doc(self.schemas[name].get("description")) or f"A ``{self.o['enums'][name]}`` value."
 
-    def form_field(self, operation: str, wire: str, schema: dict[str, Any]) -> Field:
+    def form_field(self, operation: str, wire: str, schema: dict[str, Any], *, required: bool = False) -> Field:
+        """A params field; a ``required`` one (the spec's ``required``) has no default and refuses ``None``."""
+        field = self.optional_form_field(operation, wire, schema)
+        if not required:
+            return field
+        call = field.value.removesuffix(")")
+        value = call + ("required=True)" if call.endswith("(") else ", required=True)")
+        return replace(field, type=field.type.removesuffix(" | None"), value=value)
+
+    def optional_form_field(self, operation: str, wire: str, schema: dict[str, Any]) -> Field:
         name, description = snake(wire), self.described(schema)
         kind = self.o["fields"].get(wire, "")
         prefix = self.sid_prefix(wire, schema)
@@ -279,7 +288,10 @@ class Generator:
     def params(self, operation: str, cls: str) -> Klass:
         op = self.operation(operation)
         content = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]
-        fields = [self.form_field(operation, wire, schema) for wire, schema in content.items()]
+        required = set(op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"].get("required", ()))
+        fields = [
+            self.form_field(operation, wire, schema, required=wire in required) for wire, schema in content.items()
+        ]
         verb = "Create" if operation.startswith("Create") else "Update"
         what = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.removesuffix(verb)).lower()
         text = (

@@ -236,42 +236,55 @@ def _sid(prefix: str) -> Validator:
 # --- field kinds: what generated params classes declare ---------------------------------------
 
 
-def text_field(*, secret: bool = False) -> Any:
+def _field(validator: Validator | None, *, required: bool, **options: Any) -> Any:
+    """An optional field (``None`` by default: left out of the request), or a ``required`` one that must be
+    given and not ``None`` (what the spec's ``required`` says a create cannot do without)."""
+    if not required:
+        return attrs.field(default=None, validator=validator, **options)
+    return attrs.field(validator=[_present] if validator is None else [_present, validator], **options)
+
+
+def _present(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        raise ValidationError(f"{attribute.name} is required")
+
+
+def text_field(*, secret: bool = False, required: bool = False) -> Any:
     """A string; a ``secret`` one is left out of ``repr``."""
-    return attrs.field(default=None, validator=_text, repr=not secret)
+    return _field(_text, required=required, repr=not secret)
 
 
-def uri_field() -> Any:
+def uri_field(*, required: bool = False) -> Any:
     """An absolute URI."""
-    return attrs.field(default=None, validator=_uri)
+    return _field(_uri, required=required)
 
 
-def flag_field() -> Any:
+def flag_field(*, required: bool = False) -> Any:
     """A boolean, sent as ``true``/``false``."""
-    return attrs.field(default=None, validator=_flag)
+    return _field(_flag, required=required)
 
 
-def int_field(low: int | None = None, high: int | None = None) -> Any:
+def int_field(low: int | None = None, high: int | None = None, *, required: bool = False) -> Any:
     """An integer, within ``low..high`` when they are given."""
-    return attrs.field(default=None, validator=_integer(low, high))
+    return _field(_integer(low, high), required=required)
 
 
-def sid_field(prefix: str) -> Any:
+def sid_field(prefix: str, *, required: bool = False) -> Any:
     """A SID with a two-letter ``prefix``."""
-    return attrs.field(default=None, validator=_sid(prefix))
+    return _field(_sid(prefix), required=required)
 
 
-def datetime_field() -> Any:
+def datetime_field(*, required: bool = False) -> Any:
     """A timezone-aware datetime, sent in UTC as ISO 8601."""
-    return attrs.field(default=None, validator=_aware_datetime)
+    return _field(_aware_datetime, required=required)
 
 
-def text_list_field() -> Any:
+def text_list_field(*, required: bool = False) -> Any:
     """A list of strings, sent as repeated keys."""
-    return attrs.field(default=None, converter=text_list, validator=_text_items)
+    return _field(_text_items, required=required, converter=text_list)
 
 
-def converted_field(converter: Callable[[Any], Any], *, text: bool = False) -> Any:
+def converted_field(converter: Callable[[Any], Any], *, text: bool = False, required: bool = False) -> Any:
     """A field whose ``converter`` (a named function, for mypy) coerces and checks the value; its
     ValidationError names the field, as every other check does."""
 
@@ -281,9 +294,7 @@ def converted_field(converter: Callable[[Any], Any], *, text: bool = False) -> A
         except ValidationError as exc:
             raise ValidationError(f"{field.name}: {exc}") from None
 
-    return attrs.field(
-        default=None, converter=attrs.Converter(convert, takes_field=True), validator=_text if text else None
-    )
+    return _field(_text if text else None, required=required, converter=attrs.Converter(convert, takes_field=True))
 
 
 # --- query parameter kinds: each checks a call's keyword argument and gives its query text -------

@@ -28,10 +28,12 @@ from taskrouter_async import (
     JsonObject,
     NotFoundError,
     RateLimitError,
+    TaskChannelCreate,
     TaskCreate,
     TaskReservationUpdate,
     TaskUpdate,
     ValidationError,
+    WorkerCreate,
     WorkerUpdate,
     WorkflowCreate,
     _retry,
@@ -376,7 +378,7 @@ async def test_a_dict_is_sent_as_compact_json(client: AsyncTaskRouter, api: resp
         (lambda: TaskCreate(attributes="{not json"), "attributes"),
         (lambda: TaskUpdate(attributes={"n": float("nan")}), "attributes"),
         (lambda: WorkerUpdate(attributes=42), "attributes"),
-        (lambda: WorkflowCreate(configuration="[1,"), "configuration"),
+        (lambda: WorkflowCreate(friendly_name="w", configuration="[1,"), "configuration"),
     ],
     ids=["bad-text", "nan", "not-a-dict", "bad-configuration"],
 )
@@ -475,10 +477,27 @@ async def _drained(result: Any) -> None:
         (lambda: TaskCreate(ignore_capacity="yes"), "ignore_capacity"),
         (lambda: TaskUpdate(assignment_status="done"), "assignment_status"),
         (lambda: TaskReservationUpdate(beep="loud"), "beep"),
-        (lambda: WorkflowCreate(assignment_callback_url="not a uri"), "assignment_callback_url"),
+        (
+            lambda: WorkflowCreate(friendly_name="w", configuration={}, assignment_callback_url="x"),
+            "assignment_callback_url",
+        ),
+        (lambda: WorkerCreate(friendly_name=None), "friendly_name is required"),
+        (lambda: WorkflowCreate(friendly_name="w", configuration=None), "configuration is required"),
+        (lambda: WorkerCreate.from_api_dict({"ActivitySid": "WA" + "0" * 32}), "FriendlyName"),
+        (lambda: TaskChannelCreate.from_api_dict({"FriendlyName": "Voice"}), "UniqueName"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_bad_params_are_refused_naming_the_field(make: Callable[[], object], field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         make()
+
+
+def test_a_create_without_a_field_the_spec_requires_cannot_be_built() -> None:
+    """The spec's ``required`` fields of a create have no default: a Twilio 400 becomes a TypeError (and a
+    mypy error) where the params are written."""
+    with pytest.raises(TypeError, match="friendly_name"):
+        WorkerCreate()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unique_name"):
+        TaskChannelCreate(friendly_name="Voice")  # type: ignore[call-arg]
+    assert WorkerCreate(friendly_name="Alice").to_api_dict() == {"FriendlyName": "Alice"}

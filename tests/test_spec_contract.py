@@ -403,7 +403,13 @@ def test_body_fields_are_exactly_the_spec_fields_by_wire_name(operation_id: str)
         spec_fields = set(form_schema(definition)["properties"])
         modelled = {wire_name(field.name): field.name for field in attrs.fields(operation.params)}
         assert set(modelled) == spec_fields
-        assert operation.params.from_api_dict(dict.fromkeys(modelled)) == operation.params()
+        required = set(form_schema(definition).get("required", ()))
+        given = {wire: (None if wire not in required else "x") for wire in modelled}
+        if "Configuration" in required:
+            given["Configuration"] = "{}"
+        assert operation.params.from_api_dict(given) == operation.params(
+            **{modelled[wire]: value for wire, value in given.items() if value is not None}
+        )
         with pytest.raises(ValidationError, match="Bogus"):
             operation.params.from_api_dict({"Bogus": "1"})
     elif "application/json" in content:
@@ -412,6 +418,24 @@ def test_body_fields_are_exactly_the_spec_fields_by_wire_name(operation_id: str)
         assert [(p.name, p.wire) for p in operation.json_body] == [("task_queue_sids", "TaskQueueSids")]
     else:
         assert (operation.params, operation.json_body) == (None, ())
+
+
+@every_operation
+def test_the_fields_a_create_requires_are_required_exactly(operation_id: str) -> None:
+    """The spec's ``required`` form fields have no default (and refuse ``None``); every other field is optional."""
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    if operation.params is None:
+        return
+    required = set(form_schema(definition).get("required", ()))
+    mandatory = {wire_name(f.name) for f in attrs.fields(operation.params) if f.default is attrs.NOTHING}
+    assert mandatory == required
+    hints = typing.get_type_hints(operation.params)
+    assert all(
+        type(None) not in typing.get_args(hints[f.name])
+        for f in attrs.fields(operation.params)
+        if wire_name(f.name) in required
+    )
 
 
 def test_params_classes_are_named_after_their_resource() -> None:
@@ -433,10 +457,14 @@ def test_body_field_types_match_the_spec(operation_id: str) -> None:
     properties = form_schema(definition)["properties"]
     hints = typing.get_type_hints(operation.params)
     problems = {}
+    required = set(form_schema(definition).get("required", ()))
     for field in attrs.fields(operation.params):
         wire = wire_name(field.name)
-        assert field.default is None, f"{field.name} must default to None (unset)"
-        inner = optional_inner(hints[field.name])
+        if wire in required:
+            inner = hints[field.name]
+        else:
+            assert field.default is None, f"{field.name} must default to None (unset)"
+            inner = optional_inner(hints[field.name])
         if (operation_id, wire) in FLAGS_TYPED_AS_STRINGS:
             problem = None if inner is bool else f"a flag modelled as {inner}"
         elif resolve(properties[wire]).get("format") == "date-time":

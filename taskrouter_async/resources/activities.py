@@ -88,7 +88,7 @@ class ActivityUpdate(Params):
 class ActivityCreate(Params):
     """What to set on a new activity."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = text_field(required=True)
     """A descriptive string that you create to describe the Activity resource. It can be up to 64 characters long.
     These names are used to calculate and expose statistics about Workers, and provide visibility into the state of
     each Worker. Examples of friendly names include: `on-call`, `break`, and `email`."""

@@ -90,10 +90,10 @@ class TaskChannelUpdate(Params):
 class TaskChannelCreate(Params):
     """What to set on a new task channel."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = text_field(required=True)
     """A descriptive string that you create to describe the Task Channel. It can be up to 64 characters long."""
 
-    unique_name: str | None = text_field()
+    unique_name: str = text_field(required=True)
     """An application-defined string that uniquely identifies the Task Channel, such as `voice` or `sms`."""
 
     channel_optimized_routing: bool | None = flag_field()

@@ -373,7 +373,7 @@ class TaskQueueUpdate(Params):
 class TaskQueueCreate(Params):
     """What to set on a new task queue."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = text_field(required=True)
     """A descriptive string that you create to describe the TaskQueue. For example `Support-Tier 1`, `Sales`, or
     `Escalation`."""
 

@@ -221,7 +221,7 @@ class WorkersRealTimeStatistics(_Model):
 class WorkerCreate(Params):
     """What to set on a new worker."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = text_field(required=True)
     """A descriptive string that you create to describe the new Worker. It can be up to 64 characters long."""
 
     activity_sid: str | None = sid_field("WA")

@@ -268,11 +268,11 @@ class WorkflowUpdate(Params):
 class WorkflowCreate(Params):
     """What to set on a new workflow."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = text_field(required=True)
     """A descriptive string that you create to describe the Workflow resource. For example, `Inbound Call Workflow` or
     `2014 Outbound Campaign`."""
 
-    configuration: str | None = converted_field(json_text)
+    configuration: str = converted_field(json_text, required=True)
     """A JSON string that contains the rules to apply to the Workflow. See [Configuring
     Workflows](https://www.twilio.com/docs/taskrouter/workflow-configuration) for more information."""
 

@@ -308,7 +308,7 @@ class WorkspaceUpdate(Params):
 class WorkspaceCreate(Params):
     """What to set on a new workspace."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = text_field(required=True)
     """A descriptive string that you create to describe the Workspace resource. It can be up to 64 characters long. For
     example: `Customer Support` or `2014 Election Campaign`."""
 
