@@ -16,7 +16,7 @@ import typing
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import tomllib
@@ -54,8 +54,7 @@ OVERRIDES_PATH = Path(__file__).parent.parent / "codegen" / "overrides.toml"
 MOMENT = datetime(2024, 5, 14, 10, 50, 2, tzinfo=timezone.utc)
 
 
-@attrs.frozen
-class LibraryOperation:
+class LibraryOperation(NamedTuple):
     """One operation as the library has it: the client attribute, the resource class and its record."""
 
     attribute: str

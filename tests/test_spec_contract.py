@@ -44,7 +44,7 @@ from taskrouter_async import (
     WorkerReservationUpdate,
 )
 from taskrouter_async._converter import structure_model, structure_page, wire_name
-from taskrouter_async._resource import MAX_PAGE_SIZE, Operation, Resource
+from taskrouter_async._resource import MAX_PAGE_SIZE, Resource
 from taskrouter_async.resources import RESOURCES
 
 from .sids import ACCOUNT_SID, ACTIVITY_SID, AUTH_TOKEN, CALL_SID, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
@@ -59,6 +59,7 @@ from .spec_check import (
     sid_prefix,
     spec,
 )
+from .spec_values import OPERATION_IDS, library_operations, snake, spec_operations
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +67,6 @@ TASK_LIST = "/v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations"
 TASK_ITEM = TASK_LIST + "/{Sid}"
 WORKER_LIST = "/v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations"
 WORKER_ITEM = WORKER_LIST + "/{Sid}"
-HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 
 
 @attrs.frozen
@@ -244,32 +244,6 @@ FLAGS_TYPED_AS_STRINGS = {("CreateTask", "IgnoreCapacity"), ("UpdateWorkflow", "
 JSON_TEXT_RESPONSE_FIELDS = {("Task", "attributes"), ("Worker", "attributes"), ("Workflow", "configuration")}
 
 
-def snake(name: str) -> str:
-    """``TaskQueueSid`` -> ``task_queue_sid``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def spec_operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """Every operation of the spec by id: its method, path template and definition."""
-    return {
-        definition["operationId"]: (method, path, definition)
-        for path, item in spec()["paths"].items()
-        for method, definition in item.items()
-        if method in HTTP_METHODS
-    }
-
-
-def library_operations() -> dict[str, tuple[str, type[Resource], Operation[Any]]]:
-    """Every operation record of the library by id: the client attribute and resource class that send it."""
-    found: dict[str, tuple[str, type[Resource], Operation[Any]]] = {}
-    for attribute, cls in RESOURCES.items():
-        for operation in cls.operations:
-            assert operation.id not in found, f"{operation.id} is sent by two resources"
-            found[operation.id] = (attribute, cls, operation)
-    return found
-
-
-OPERATION_IDS = sorted(spec_operations())
 every_operation = pytest.mark.parametrize("operation_id", OPERATION_IDS)
 
 
