@@ -494,8 +494,8 @@ def test_bad_params_are_refused_naming_the_field(make: Callable[[], object], fie
 
 
 def test_a_create_without_a_field_the_spec_requires_cannot_be_built() -> None:
-    """The spec's ``required`` fields of a create have no default: a Twilio 400 becomes a TypeError (and a
-    mypy error) where the params are written."""
+    """The spec's ``required`` fields of a create have no default: a Twilio 400 becomes a TypeError where the
+    params are written (tests/typing/operations_bad.py wants it a mypy error too)."""
     with pytest.raises(TypeError, match="friendly_name"):
         WorkerCreate()  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="unique_name"):
