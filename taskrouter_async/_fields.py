@@ -22,15 +22,16 @@ from ._sids import check_sid
 
 __all__ = [
     "QueryKind",
+    "aware_datetime",
     "bool_text",
     "check_encodable",
     "check_integer",
-    "converted_field",
-    "datetime_field",
-    "flag_field",
-    "int_field",
+    "flag",
+    "integer",
     "is_uri",
     "json_text",
+    "named_conversions",
+    "present",
     "query_datetime",
     "query_enum",
     "query_enum_list",
@@ -39,13 +40,13 @@ __all__ = [
     "query_sid",
     "query_sid_list",
     "query_text",
-    "sid_field",
-    "text_field",
+    "sid",
+    "text",
+    "text_items",
     "text_list",
-    "text_list_field",
     "to_enum",
     "to_enum_tuple",
-    "uri_field",
+    "uri",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -142,7 +143,7 @@ def check_encodable(name: str, text: str) -> None:
         ) from None
 
 
-def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     if not isinstance(value, str):
@@ -169,18 +170,18 @@ def _is_ip_literal(inner: str) -> bool:
     return "%" not in inner  # a zone ID is not RFC 3986
 
 
-def _uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _text(instance, attribute, value)
+def uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    text(instance, attribute, value)
     if isinstance(value, str) and not is_uri(value):
         raise ValidationError(f"{attribute.name} must be an absolute URI such as 'https://…', got {value!r}")
 
 
-def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, bool):
         raise ValidationError(f"{attribute.name} must be True or False, got {value!r}")
 
 
-def _text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
+def text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
     if value is None:
         return
     for index, item in enumerate(value):
@@ -189,7 +190,7 @@ def _text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[
         check_encodable(f"{attribute.name}[{index}]", item)
 
 
-def _aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     if not isinstance(value, datetime):
@@ -210,7 +211,7 @@ def check_integer(name: str, value: object, low: int | None, high: int | None) -
     return value
 
 
-def _integer(low: int | None, high: int | None) -> Validator:
+def integer(low: int | None, high: int | None) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None:
             check_integer(attribute.name, value, low, high)
@@ -225,7 +226,7 @@ def _range_text(low: int | None, high: int | None) -> str:
     return f"{low} or more" if low is not None else f"{high} or less"
 
 
-def _sid(prefix: str) -> Validator:
+def sid(prefix: str) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None:
             check_sid(value, prefix, attribute.name)
@@ -233,68 +234,36 @@ def _sid(prefix: str) -> Validator:
     return check
 
 
-# --- field kinds: what generated params classes declare ---------------------------------------
+# --- what generated params classes declare -------------------------------------------------
+#
+# Generated classes declare each field as ``attrs.field(...)`` with one of the validators above and,
+# for coerced fields, a named converter: mypy's attrs plugin reads only such direct declarations (it
+# types ``__init__`` from a converter's argument and knows which fields have no default).
 
 
-def _field(validator: Validator | None, *, required: bool, **options: Any) -> Any:
-    """An optional field (``None`` by default: left out of the request), or a ``required`` one that must be
-    given and not ``None`` (what the spec's ``required`` says a create cannot do without)."""
-    if not required:
-        return attrs.field(default=None, validator=validator, **options)
-    return attrs.field(validator=[_present] if validator is None else [_present, validator], **options)
-
-
-def _present(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def present(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A field the spec requires (a create's ``FriendlyName``): ``None`` is refused."""
     if value is None:
         raise ValidationError(f"{attribute.name} is required")
 
 
-def text_field(*, secret: bool = False, required: bool = False) -> Any:
-    """A string; a ``secret`` one is left out of ``repr``."""
-    return _field(_text, required=required, repr=not secret)
+def named_conversions(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """The ``field_transformer`` of params classes: a converter's ValidationError names its field, as every
+    validator's does (``attributes: expected JSON text or a dict, ...``)."""
+    return [field if field.converter is None else field.evolve(converter=_naming(field)) for field in fields]
 
 
-def uri_field(*, required: bool = False) -> Any:
-    """An absolute URI."""
-    return _field(_uri, required=required)
+def _naming(field: attrs.Attribute[Any]) -> Callable[[Any], Any]:
+    convert = field.converter
+    assert callable(convert)
 
-
-def flag_field(*, required: bool = False) -> Any:
-    """A boolean, sent as ``true``/``false``."""
-    return _field(_flag, required=required)
-
-
-def int_field(low: int | None = None, high: int | None = None, *, required: bool = False) -> Any:
-    """An integer, within ``low..high`` when they are given."""
-    return _field(_integer(low, high), required=required)
-
-
-def sid_field(prefix: str, *, required: bool = False) -> Any:
-    """A SID with a two-letter ``prefix``."""
-    return _field(_sid(prefix), required=required)
-
-
-def datetime_field(*, required: bool = False) -> Any:
-    """A timezone-aware datetime, sent in UTC as ISO 8601."""
-    return _field(_aware_datetime, required=required)
-
-
-def text_list_field(*, required: bool = False) -> Any:
-    """A list of strings, sent as repeated keys."""
-    return _field(_text_items, required=required, converter=text_list)
-
-
-def converted_field(converter: Callable[[Any], Any], *, text: bool = False, required: bool = False) -> Any:
-    """A field whose ``converter`` (a named function, for mypy) coerces and checks the value; its
-    ValidationError names the field, as every other check does."""
-
-    def convert(value: object, field: attrs.Attribute[Any]) -> Any:
+    def converter(value: object) -> Any:
         try:
-            return converter(value)
+            return convert(value)
         except ValidationError as exc:
             raise ValidationError(f"{field.name}: {exc}") from None
 
-    return _field(_text if text else None, required=required, converter=attrs.Converter(convert, takes_field=True))
+    return converter
 
 
 # --- query parameter kinds: each checks a call's keyword argument and gives its query text -------
