@@ -23,11 +23,10 @@ import pytest
 import respx
 
 from taskrouter_async import (
+    APIError,
     AsyncTaskRouter,
-    InternalServerError,
     JsonObject,
     NotFoundError,
-    RateLimitError,
     TaskChannelCreate,
     TaskCreate,
     TaskReservationUpdate,
@@ -322,7 +321,7 @@ async def test_a_create_is_retried_only_on_429_and_when_unsent(
         task = await retrying.tasks.create(WORKSPACE_SID, TaskCreate(priority=1))
         assert task.sid == example_answers("CreateTask")["create"][1]["sid"]
     else:
-        with pytest.raises((InternalServerError, RateLimitError, httpx.TransportError, Exception)):
+        with pytest.raises(APIError):
             await retrying.tasks.create(WORKSPACE_SID, TaskCreate(priority=1))
     assert route.call_count == attempts
 
@@ -358,6 +357,33 @@ async def test_a_404_says_nothing_of_earlier_attempts_when_there_was_none_to_bla
     with pytest.raises(NotFoundError) as caught:
         await retrying.tasks.delete(WORKSPACE_SID, TASK_SID, etag=ETAG if retried else None)
     assert "earlier attempt" not in str(caught.value)
+
+
+# --- bulk updates of tasks and workers --------------------------------------------------------------
+
+
+async def test_update_all_cancels_tasks_with_per_item_results(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    _, answer = example_answers("UpdateTask")["update"]
+    sids = ["WT" + f"{n:032x}" for n in range(4)]
+    for sid in sids[:3]:
+        api.post(f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{sid}").respond(200, json=answer)
+    api.post(f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{sids[3]}").respond(404, json={"code": 20404, "status": 404})
+    cancel = TaskUpdate(assignment_status="canceled", reason="duplicate")
+    results = await client.tasks.update_all([(WORKSPACE_SID, sid, cancel, ETAG) for sid in sids], concurrency=2)
+    assert [result.index for result in results] == [0, 1, 2, 3]
+    assert [result.error is None for result in results] == [True, True, True, False]
+    assert isinstance(results[3].error, NotFoundError)
+    assert all(call.request.headers["If-Match"] == ETAG for call in api.calls)
+
+
+async def test_update_all_sets_workers_offline(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    _, answer = example_answers("UpdateWorker")["update"]
+    route = api.post(url__regex=rf"/v1/Workspaces/{WORKSPACE_SID}/Workers/WK[0-9a-f]{{32}}").respond(200, json=answer)
+    offline = WorkerUpdate(activity_sid="WA" + "0" * 32)
+    items = [(WORKSPACE_SID, "WK" + f"{n:032x}", offline) for n in range(20)]
+    results = await client.workers.update_all(items, concurrency=5)
+    assert all(result.error is None for result in results)
+    assert route.call_count == 20
 
 
 # --- JSON-text fields ---------------------------------------------------------------------------
