@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import attrs
-import tomllib
 
 from taskrouter_async._converter import wire_name
 from taskrouter_async._params import Params
@@ -27,6 +26,11 @@ from taskrouter_async._resource import Operation, QueryParam, Resource
 from taskrouter_async.resources import RESOURCES
 
 from .spec_check import form_schema, resolve, sid_prefix, spec
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 __all__ = [
     "HTTP_METHODS",
