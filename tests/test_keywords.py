@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 from unittest import mock
 
@@ -137,6 +138,7 @@ def test_the_two_kinds_take_the_same_arguments_under_their_parent_name(method: s
     assert [(p.name, p.kind, p.default) for p in worker.parameters.values()] == expected
 
 
-def test_the_client_is_typed_with_each_kinds_protocol() -> None:
-    hints = inspect.get_annotations(AsyncTaskRouter, eval_str=False)
-    assert (hints["task_reservations"], hints["worker_reservations"]) == ("TaskReservations", "WorkerReservations")
+def test_the_client_is_typed_with_each_kinds_class() -> None:
+    for name, cls in (("task_reservations", TaskReservations), ("worker_reservations", WorkerReservations)):
+        attribute = inspect.getattr_static(AsyncTaskRouter, name)
+        assert typing.get_type_hints(attribute.func)["return"] is cls
