@@ -101,13 +101,20 @@ def _enums_in(hint: Any) -> Iterable[type[enum.Enum]]:
         yield from _enums_in(arg)
 
 
+#: Enum classes whose hooks are registered: registering a hook clears a converter's cache of built hooks,
+#: so each class is registered once, not every time a params class's hook is built.
+_REGISTERED_ENUMS: set[type[enum.Enum]] = set()
+
+
 def _register_enums(cls: type[Params]) -> None:
     """Hooks for the enums of ``cls``'s fields, by class: the enums are ``str`` subclasses, and cattrs would
     otherwise treat them as plain strings (its ``str`` hook wins over a predicate)."""
     for hint in get_type_hints(cls).values():
         for enum_cls in _enums_in(hint):
-            _form_out.register_unstructure_hook(enum_cls, _enum_value)
-            _form_in.register_structure_hook(enum_cls, _enum_member_fn(enum_cls))
+            if enum_cls not in _REGISTERED_ENUMS:
+                _REGISTERED_ENUMS.add(enum_cls)
+                _form_out.register_unstructure_hook(enum_cls, _enum_value)
+                _form_in.register_structure_hook(enum_cls, _enum_member_fn(enum_cls))
 
 
 def _params_unstructure_fn(cls: type[Params]) -> Any:
