@@ -100,7 +100,7 @@ def _compare(operator: str, left: Any, right: Any) -> bool:
     if operator in ("<", ">", "<=", ">="):
         if not (_is_number(left) and _is_number(right)) and not (isinstance(left, str) and isinstance(right, str)):
             return False
-        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[operator]
+        return bool({"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[operator])
     if operator == "has":
         return isinstance(left, list) and any(_same_type(item, right) and item == right for item in left)
     if operator in ("in", "not in"):
