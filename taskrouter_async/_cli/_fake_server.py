@@ -38,12 +38,15 @@ def seed_reservations(fake: FakeTaskRouter, count: int, *, workers: int) -> None
 
 
 def write_updates_file(fake: FakeTaskRouter, path: str) -> int:
-    """A ``bulk-update`` input that accepts every pending task reservation with If-Match; returns the line count."""
+    """A ``bulk-update`` input that accepts each task's first pending reservation with If-Match (a task has one
+    assignment: accepting one reservation rescinds the task's others); returns the line count."""
     lines = 0
+    tasks: set[str] = set()
     with open(path, "w", encoding="utf-8") as out:
         for reservation in fake.reservations:
-            if reservation.status is not ReservationStatus.PENDING:
+            if reservation.status is not ReservationStatus.PENDING or reservation.task_sid in tasks:
                 continue
+            tasks.add(reservation.task_sid)
             record = {
                 "workspace_sid": reservation.workspace_sid,
                 "task_sid": reservation.task_sid,
@@ -106,7 +109,9 @@ async def _serve(args: argparse.Namespace) -> int:
             count = write_updates_file(fake, args.updates_file)
         except OSError as exc:
             raise CLIError(f"cannot write {args.updates_file}: {exc.strerror}") from None
-        print(f"  wrote {args.updates_file}: {count:,} updates that accept every pending reservation, with If-Match")
+        print(
+            f"  wrote {args.updates_file}: {count:,} updates that accept one pending reservation per task, with If-Match"
+        )
         print(f"  run: {credentials} taskrouter-async bulk-update {args.updates_file} --base-url {base_url}")
     print(
         f"  try: curl -u {fake.account_sid}:{fake.auth_token} "
