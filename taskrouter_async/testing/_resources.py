@@ -457,6 +457,8 @@ def _route(method: str, pattern: str) -> Callable[[Handler], Handler]:
         + pattern.replace("{ws}", f"Workspaces/(?P<ws>{_SID})")
         .replace("{sid}", f"(?P<sid>{_SID})")
         .replace("{parent}", f"(?P<parent>{_SID})")
+        # A channel is named by its SID or by its task channel's unique name.
+        .replace("{channel}", r"(?P<sid>[A-Za-z0-9_.-]+)")
     )
 
     def register(handler: Handler) -> Handler:
@@ -636,12 +638,12 @@ def _create_task_channel(c: _Context, p: dict[str, str]) -> Answer:
     return _created(c.task_channel_json(channel))
 
 
-@_route("GET", "{ws}/TaskChannels/{sid}")
+@_route("GET", "{ws}/TaskChannels/{channel}")
 def _fetch_task_channel(c: _Context, p: dict[str, str]) -> Answer:
     return _ok(c.task_channel_json(c.store.task_channel(p["ws"], p["sid"])))
 
 
-@_route("POST", "{ws}/TaskChannels/{sid}")
+@_route("POST", "{ws}/TaskChannels/{channel}")
 def _update_task_channel(c: _Context, p: dict[str, str]) -> Answer:
     channel = c.store.task_channel(p["ws"], p["sid"])
     f = c.form("FriendlyName", "ChannelOptimizedRouting")
@@ -653,7 +655,7 @@ def _update_task_channel(c: _Context, p: dict[str, str]) -> Answer:
     return _ok(c.task_channel_json(channel))
 
 
-@_route("DELETE", "{ws}/TaskChannels/{sid}")
+@_route("DELETE", "{ws}/TaskChannels/{channel}")
 def _delete_task_channel(c: _Context, p: dict[str, str]) -> Answer:
     c.store.delete_task_channel(p["ws"], p["sid"])
     return _NO_CONTENT
@@ -928,13 +930,13 @@ def _list_worker_channels(c: _Context, p: dict[str, str]) -> Answer:
     return c.page("channels", c.store.worker_channels_of(worker), c.worker_channel_json, q)
 
 
-@_route("GET", "{ws}/Workers/{parent}/Channels/{sid}")
+@_route("GET", "{ws}/Workers/{parent}/Channels/{channel}")
 def _fetch_worker_channel(c: _Context, p: dict[str, str]) -> Answer:
     worker = c.store.worker(p["ws"], p["parent"])
     return _ok(c.worker_channel_json(c.store.worker_channel(worker, p["sid"])))
 
 
-@_route("POST", "{ws}/Workers/{parent}/Channels/{sid}")
+@_route("POST", "{ws}/Workers/{parent}/Channels/{channel}")
 def _update_worker_channel(c: _Context, p: dict[str, str]) -> Answer:
     worker = c.store.worker(p["ws"], p["parent"])
     channel = c.store.worker_channel(worker, p["sid"])
