@@ -9,7 +9,7 @@ from typing import Any
 from ._errors import PreconditionFailedError, WebhookError
 from ._models import TaskReservation
 from ._params import TaskReservationUpdate
-from .testing import FakeTaskRouter
+from .testing import DEFAULT_BASE_URL, FakeTaskRouter
 from .webhooks import AssignmentCallback, EventCallback, conference, verify_request
 
 __all__ = ["run_demo", "sample_fake"]
@@ -17,9 +17,9 @@ __all__ = ["run_demo", "sample_fake"]
 SAMPLE_WORKERS = ("Alice", "Bob", "Carol")
 
 
-def sample_fake(base_url: str | None = None) -> FakeTaskRouter:
+def sample_fake(base_url: str | None = None, *, seed: int = 0, history_limit: int | None = None) -> FakeTaskRouter:
     """A fake with one workspace and one task offered to three workers (pending reservations); same SIDs every run."""
-    fake = FakeTaskRouter() if base_url is None else FakeTaskRouter(base_url=base_url)
+    fake = FakeTaskRouter(base_url=base_url or DEFAULT_BASE_URL, seed=seed, history_limit=history_limit)
     task_sid = fake.add_task()
     for name in SAMPLE_WORKERS:
         fake.add_reservation(task_sid=task_sid, worker_name=name)

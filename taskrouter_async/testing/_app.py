@@ -184,6 +184,7 @@ class FakeTaskRouter:
         self._targets = CallbackTargets()
         #: Every callback sent and how it was answered, in the order they completed; clear it freely.
         self.callbacks: list[CallbackDelivery] = _History(history_limit)
+        self._delivering = False
 
     def __repr__(self) -> str:
         return f"FakeTaskRouter(base_url={self.base_url!r}, reservations={len(self._store.reservations)})"
@@ -254,6 +255,23 @@ class FakeTaskRouter:
 
         with self._store.moment():
             return load_workspace(self._store, description)
+
+    def describe(self, workspace_sid: str) -> list[str]:
+        """A workspace in a few lines for people: its queues, workflows and workers, with their SIDs."""
+        store = self._store
+        store.workspace(workspace_sid)
+        lines = []
+        for queue in store.task_queues.values():
+            if queue.workspace_sid == workspace_sid:
+                lines.append(f"queue {queue.sid} {queue.friendly_name}: {queue.target_workers}")
+        for workflow in store.workflows.values():
+            if workflow.workspace_sid == workspace_sid:
+                lines.append(f"workflow {workflow.sid} {workflow.friendly_name}")
+        for worker in store.workers.values():
+            if worker.workspace_sid == workspace_sid:
+                activity = store.activities[worker.activity_sid].friendly_name
+                lines.append(f"worker {worker.sid} {worker.friendly_name} ({activity})")
+        return lines
 
     async def advance(self, seconds: float) -> None:
         """Move the fake's clock on by ``seconds``: reservation timeouts, workflow step timeouts and task TTLs
@@ -362,14 +380,22 @@ class FakeTaskRouter:
     async def _deliver(self) -> None:
         """Send the callbacks for what changed: event callbacks, then assignment callbacks for new reservations
         (whose answers may change more, and so on)."""
+        if self._delivering:
+            # One sender at a time keeps callbacks in the order of the changes; the one at work picks these up
+            # (a request made while a callback is being answered, the server's clock ticking).
+            return
+        self._delivering = True
         store = self._store
-        while store.outbox or store.new_reservations:
-            events, store.outbox = store.outbox, []
-            for event in events:
-                await self._send_event(event)
-            new, store.new_reservations = store.new_reservations, []
-            for sid in new:
-                await self._assign(sid)
+        try:
+            while store.outbox or store.new_reservations:
+                events, store.outbox = store.outbox, []
+                for event in events:
+                    await self._send_event(event)
+                new, store.new_reservations = store.new_reservations, []
+                for sid in new:
+                    await self._assign(sid)
+        finally:
+            self._delivering = False
 
     async def _assign(self, sid: str) -> None:
         reservation = self._store.reservations.get(sid)

@@ -1353,14 +1353,20 @@ class FakeStore:
 
     def advance(self, seconds: float) -> None:
         """Move the clock on by ``seconds``, firing each timer at its own moment, in order."""
-        end = self.now() + timedelta(seconds=seconds)
-        while (due := self.next_due()) is not None and due <= end:
-            self.offset += max(due - self.now(), timedelta(0))
+        # Each timer fires at its own moment, even when advance is itself part of an operation (a request).
+        outer = self._in_moment
+        self._in_moment, self._moment = False, None
+        try:
+            end = self.now() + timedelta(seconds=seconds)
+            while (due := self.next_due()) is not None and due <= end:
+                self.offset += max(due - self.now(), timedelta(0))
+                with self.moment():
+                    self.fire_due()
+            self.offset += max(end - self.now(), timedelta(0))
             with self.moment():
                 self.fire_due()
-        self.offset += max(end - self.now(), timedelta(0))
-        with self.moment():
-            self.fire_due()
+        finally:
+            self._in_moment, self._moment = outer, None
 
     # --- events --------------------------------------------------------------------------------------
 
