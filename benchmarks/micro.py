@@ -25,7 +25,7 @@ def cases() -> list[tuple[str, str, Callable[[], object]]]:
     from twilio.rest.taskrouter.v1.workspace.task.reservation import ReservationContext, ReservationInstance
 
     from taskrouter_async import ReservationStatus, TaskReservation, TaskReservationUpdate
-    from taskrouter_async._converter import encode_form, structure_reservation
+    from taskrouter_async._converter import encode_form, structure_model
 
     simple = TaskReservationUpdate(reservation_status="accepted")
     rich = TaskReservationUpdate(
@@ -89,7 +89,7 @@ def cases() -> list[tuple[str, str, Callable[[], object]]]:
         (
             "decode: JSON bytes to model",
             "taskrouter_async",
-            lambda: structure_reservation(json.loads(body), TaskReservation),
+            lambda: structure_model(json.loads(body), TaskReservation),
         ),
         ("decode: JSON bytes to model", "twilio SDK", sdk_decode),
     ]

@@ -1,6 +1,7 @@
-"""An async, typed client for the Twilio TaskRouter v1 Reservation API."""
+"""An async, typed client for the whole Twilio TaskRouter v1 API (asyncio and trio)."""
 
-from ._bulk import BulkItem, BulkProgress, BulkResult, BulkRun, BulkUpdate
+from . import resources
+from ._bulk import BulkItem, BulkProgress, BulkResult, BulkRun, BulkUpdate, WorkspaceBulkItem
 from ._client import (
     DEFAULT_BASE_URL,
     DEFAULT_LIMITS,
@@ -45,18 +46,13 @@ from ._errors import (
     WebhookSignatureError,
 )
 from ._logging import setup_from_env as _setup_logging_from_env
-from ._models import Page, PageMeta, Reservation, TaskReservation, WorkerReservation
-from ._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ._models import JsonObject, Page, PageMeta
+from ._params import Params
 from ._ratelimit import RateLimit, RateLimitStats
 from ._raw_response import RawResponse
-from ._reservations import Reservations
-from ._resource_types import (
-    TaskReservations,
-    TaskReservationsWithRawResponse,
-    WorkerReservations,
-    WorkerReservationsWithRawResponse,
-)
 from ._version import __version__
+from .resources import *  # noqa: F403  every resource, model, params class and enum, listed in resources.__all__
+from .resources._reservation_layer import Reservations
 
 _setup_logging_from_env()
 
@@ -88,9 +84,11 @@ __all__ = [
     "HttpMethod",
     "InternalServerError",
     "JitterBufferSize",
+    "JsonObject",
     "NotFoundError",
     "Page",
     "PageMeta",
+    "Params",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimit",
@@ -100,24 +98,16 @@ __all__ = [
     "RawResponse",
     "RecordingChannels",
     "Region",
-    "Reservation",
     "ReservationStatus",
-    "ReservationUpdate",
     "Reservations",
     "SupervisorMode",
-    "TaskReservation",
-    "TaskReservationUpdate",
-    "TaskReservations",
-    "TaskReservationsWithRawResponse",
     "TaskRouterError",
     "ValidationError",
     "WebhookError",
     "WebhookPayloadError",
     "WebhookPayloadTooLargeError",
     "WebhookSignatureError",
-    "WorkerReservation",
-    "WorkerReservationUpdate",
-    "WorkerReservations",
-    "WorkerReservationsWithRawResponse",
+    "WorkspaceBulkItem",
     "__version__",
 ]
+__all__ += resources.__all__

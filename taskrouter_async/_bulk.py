@@ -1,4 +1,4 @@
-"""Concurrent bulk updates: ``update_many`` and ``update_all`` of both reservation kinds.
+"""Concurrent bulk updates: ``update_many`` and ``update_all`` of every resource that updates.
 
 One run is a task group inside ``async with``: ``concurrency`` workers each read the next item
 (lazily, one at a time) and update it; results flow back through a bounded memory stream in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 import attrs
@@ -20,16 +20,22 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import APIStatusError, RateLimitError, TaskRouterError, ValidationError
-from ._models import Reservation
-from ._params import ReservationUpdate
-from ._pipeline import AttemptGate, PreparedUpdate
+from ._params import Params
+from ._pipeline import AttemptGate, PreparedRequest
 
-__all__ = ["DEFAULT_CONCURRENCY", "BulkItem", "BulkProgress", "BulkResult", "BulkRun", "BulkUpdate"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "BulkItem",
+    "BulkProgress",
+    "BulkResult",
+    "BulkRun",
+    "BulkUpdate",
+    "WorkspaceBulkItem",
+]
 
-R = TypeVar("R", bound=Reservation)
-U = TypeVar("U", bound=ReservationUpdate)
-R_co = TypeVar("R_co", bound=Reservation, covariant=True)
-U_contra = TypeVar("U_contra", bound=ReservationUpdate, contravariant=True)
+R = TypeVar("R")
+U = TypeVar("U", bound=Params)
+R_co = TypeVar("R_co", covariant=True)
 
 #: Requests in flight at once when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY = 10
@@ -46,18 +52,28 @@ class BulkUpdate(Generic[U]):
     etag: str | None = attrs.field(default=None, kw_only=True)
 
 
-#: What ``update_many`` accepts per item: a ``BulkUpdate``, or the same fields as a plain tuple.
+#: What ``update_many`` of reservations (and worker channels) accepts per item: a ``BulkUpdate``, or the
+#: same fields as a plain tuple.
 BulkItem = BulkUpdate[U] | tuple[str, str, str, U] | tuple[str, str, str, U, str | None]
+#: What ``update_many`` of tasks, workers and the other workspace resources accepts per item:
+#: ``(workspace_sid, sid, params)`` or ``(workspace_sid, sid, params, etag)``.
+WorkspaceBulkItem = tuple[str, str, U] | tuple[str, str, U, str | None]
 
 
 @attrs.frozen(kw_only=True)
 class BulkResult(Generic[R, U]):
-    """The outcome of one item: ``reservation`` on success, else ``error``. ``item`` is the input object itself."""
+    """The outcome of one item: ``result`` on success, else ``error``. ``item`` is the input object itself."""
 
     index: int
-    item: BulkItem[U]
-    reservation: R | None = None
+    item: Any
+    #: The updated resource, as the API answered.
+    result: R | None = None
     error: TaskRouterError | None = None
+
+    @property
+    def reservation(self) -> R | None:
+        """``result``, by the name bulk updates of reservations have always used."""
+        return self.result
 
     @property
     def ok(self) -> bool:
@@ -134,19 +150,13 @@ class _Failure:
 _Message = BulkResult[R, U] | _Failure
 
 
-class _Updates(Protocol[R_co, U_contra]):
-    """What a bulk run needs from a resource (``Reservations``): check an update, then send it."""
+class _Updater(Protocol[R_co]):
+    """What a bulk run needs from a resource's update operation: check an item, then send it."""
 
-    def _prepare_update(
-        self, workspace_sid: str, parent_sid: str, reservation_sid: str, params: U_contra, etag: str | None
-    ) -> PreparedUpdate: ...
+    def prepare(self, item: object) -> PreparedRequest: ...
 
-    async def _send_update(
-        self,
-        request: PreparedUpdate,
-        *,
-        gate: AttemptGate | None = None,
-        on_rate_limited: Callable[[], None] | None = None,
+    async def send(
+        self, request: PreparedRequest, *, gate: AttemptGate, on_rate_limited: Callable[[], None]
     ) -> R_co: ...
 
 
@@ -164,8 +174,8 @@ class BulkRun(Generic[R, U]):
 
     def __init__(
         self,
-        reservations: _Updates[R, U],
-        items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]],
+        updater: _Updater[R],
+        items: Iterable[Any] | AsyncIterable[Any],
         *,
         concurrency: int,
         on_progress: Callable[[BulkProgress], object] | None,
@@ -176,7 +186,7 @@ class BulkRun(Generic[R, U]):
             raise ValidationError(f"items must be an iterable or an async iterable, got {type(items).__name__}")
         if on_progress is not None and (not callable(on_progress) or inspect.iscoroutinefunction(on_progress)):
             raise ValidationError(f"on_progress must be a plain (not async) callable, got {on_progress!r}")
-        self._reservations = reservations
+        self._updater = updater
         self._items = items
         self._limit = _AdaptiveLimit(concurrency)
         self._on_progress = on_progress
@@ -195,7 +205,7 @@ class BulkRun(Generic[R, U]):
         if self._task_group is not None:
             raise RuntimeError("a BulkRun can be entered only once")
         send, receive = anyio.create_memory_object_stream[_Message[R, U]](self._limit.maximum)
-        source = _Source(self._items)
+        source: _Source[U] = _Source(self._items)
         self._receive = receive
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -242,7 +252,7 @@ class BulkRun(Generic[R, U]):
             return None
         index, item = pulled
         try:
-            request = _prepare(self._reservations, item)
+            request = self._updater.prepare(item)
         except Exception as exc:  # whatever one item's preparation raises is that item's error, not the run's
             return BulkResult(index=index, item=item, error=_item_error(exc))
         limit = self._limit
@@ -254,7 +264,7 @@ class BulkRun(Generic[R, U]):
             sent_in = limit.generation  # a retry goes out after this 429's halving
 
         try:
-            reservation = await self._reservations._send_update(request, gate=limit, on_rate_limited=rate_limited)
+            result = await self._updater.send(request, gate=limit, on_rate_limited=rate_limited)
         except TaskRouterError as exc:
             if isinstance(exc, APIStatusError) and not isinstance(exc, RateLimitError):
                 limit.succeeded()  # answered without a 429 (a 404, a 412...): the API had room for it
@@ -262,7 +272,7 @@ class BulkRun(Generic[R, U]):
         except Exception as exc:
             return _Failure(exc)
         limit.succeeded()
-        return BulkResult(index=index, item=item, reservation=reservation)
+        return BulkResult(index=index, item=item, result=result)
 
 
 class _Source(Generic[U]):
@@ -272,9 +282,9 @@ class _Source(Generic[U]):
     none. After the end, or an error, every worker is told the input is done.
     """
 
-    def __init__(self, items: Iterable[BulkItem[U]] | AsyncIterable[BulkItem[U]]) -> None:
-        self._sync: Iterator[BulkItem[U]] | None = None
-        self._async: AsyncIterator[BulkItem[U]] | None = None
+    def __init__(self, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        self._sync: Iterator[Any] | None = None
+        self._async: AsyncIterator[Any] | None = None
         if isinstance(items, AsyncIterable):
             self._async = aiter(items)
         else:
@@ -283,7 +293,7 @@ class _Source(Generic[U]):
         self._index = 0
         self._done = False
 
-    async def next(self) -> tuple[int, BulkItem[U]] | None:
+    async def next(self) -> tuple[int, Any] | None:
         if self._async is None:
             return self._take(self._sync)
         async with self._lock:
@@ -299,7 +309,7 @@ class _Source(Generic[U]):
                 raise
             return self._numbered(item)
 
-    def _take(self, iterator: Iterator[BulkItem[U]] | None) -> tuple[int, BulkItem[U]] | None:
+    def _take(self, iterator: Iterator[Any] | None) -> tuple[int, Any] | None:
         if self._done or iterator is None:
             return None
         try:
@@ -312,7 +322,7 @@ class _Source(Generic[U]):
             raise
         return self._numbered(item)
 
-    def _numbered(self, item: BulkItem[U]) -> tuple[int, BulkItem[U]]:
+    def _numbered(self, item: Any) -> tuple[int, Any]:
         index = self._index
         self._index += 1
         return index, item
@@ -377,19 +387,3 @@ def _item_error(exc: Exception) -> TaskRouterError:
     error = ValidationError(f"the item cannot be sent: {type(exc).__name__}: {exc}")
     error.__cause__ = exc
     return error
-
-
-def _prepare(reservations: _Updates[R, U], item: object) -> PreparedUpdate:
-    """Check one item (a BulkUpdate or a tuple) and build its request; raises ValidationError."""
-    if isinstance(item, BulkUpdate):
-        return reservations._prepare_update(
-            item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag
-        )
-    if isinstance(item, tuple) and len(item) in (4, 5):
-        workspace_sid, parent_sid, reservation_sid, params = item[:4]
-        etag = item[4] if len(item) == 5 else None
-        return reservations._prepare_update(workspace_sid, parent_sid, reservation_sid, params, etag)
-    raise ValidationError(
-        "an item must be a BulkUpdate or a (workspace_sid, parent_sid, reservation_sid, params[, etag]) "
-        f"tuple, got {type(item).__name__}"
-    )

@@ -16,9 +16,21 @@ from ._errors import ValidationError
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
 from ._pipeline import Pipeline, Settings
 from ._ratelimit import RateLimit, RateLimiter, RateLimitStats
-from ._reservations import TaskReservations, WorkerReservations, task_reservations, worker_reservations
 from ._sids import check_credential_sid
 from ._version import __version__
+from .resources import (
+    Activities,
+    Events,
+    TaskChannels,
+    TaskQueues,
+    TaskReservations,
+    Tasks,
+    WorkerChannels,
+    WorkerReservations,
+    Workers,
+    Workflows,
+    Workspaces,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -44,7 +56,7 @@ _HOST_LABEL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class AsyncTaskRouter:
-    """An async client for TaskRouter reservations. Use it as an async context manager, or call ``aclose()``.
+    """An async client for TaskRouter v1. Use it as an async context manager, or call ``aclose()``.
 
     Credentials come from the arguments, else from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN or
     TWILIO_API_KEY / TWILIO_API_SECRET. One client is meant to be shared by a whole process.
@@ -52,6 +64,15 @@ class AsyncTaskRouter:
     concurrent work; the default ``"httpx"`` engine runs on asyncio and trio.
     """
 
+    workspaces: Workspaces
+    activities: Activities
+    events: Events
+    tasks: Tasks
+    task_channels: TaskChannels
+    task_queues: TaskQueues
+    workers: Workers
+    worker_channels: WorkerChannels
+    workflows: Workflows
     task_reservations: TaskReservations
     worker_reservations: WorkerReservations
 
@@ -90,6 +111,7 @@ class AsyncTaskRouter:
             base_url=url,
             get_headers=get_headers,
             post_headers={**get_headers, "Content-Type": "application/x-www-form-urlencoded"},
+            json_headers={**get_headers, "Content-Type": "application/json"},
             secrets=(token.encode(), password.encode()),
             timeout=checked_timeout(timeout),
             max_retries=checked_max_retries(max_retries),
@@ -112,8 +134,17 @@ class AsyncTaskRouter:
         self._pipeline = pipeline
         self._owns_engine = owns_engine
         self._owns_rate_limiter = False
-        self.task_reservations = task_reservations(pipeline)
-        self.worker_reservations = worker_reservations(pipeline)
+        self.workspaces = Workspaces(pipeline)
+        self.activities = Activities(pipeline)
+        self.events = Events(pipeline)
+        self.tasks = Tasks(pipeline)
+        self.task_channels = TaskChannels(pipeline)
+        self.task_queues = TaskQueues(pipeline)
+        self.workers = Workers(pipeline)
+        self.worker_channels = WorkerChannels(pipeline)
+        self.workflows = Workflows(pipeline)
+        self.task_reservations = TaskReservations(pipeline)
+        self.worker_reservations = WorkerReservations(pipeline)
 
     @property
     def base_url(self) -> str:

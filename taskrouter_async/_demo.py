@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._errors import PreconditionFailedError, WebhookError
-from ._models import TaskReservation
-from ._params import TaskReservationUpdate
+from .resources import TaskReservation, TaskReservationUpdate
 from .testing import DEFAULT_BASE_URL, FakeTaskRouter
 from .webhooks import AssignmentCallback, EventCallback, conference, verify_request
 

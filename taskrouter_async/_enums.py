@@ -32,6 +32,16 @@ class _ValueEnum(str, enum.Enum):
         return str.__format__(self, format_spec)
 
 
+class _BooleanTextEnum(_ValueEnum):
+    """A field that is more than a boolean (``true``, ``false`` and other words): ``True`` means ``"true"``."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> _BooleanTextEnum | None:
+        if isinstance(value, bool):
+            return cls("true" if value else "false")
+        return None
+
+
 class ReservationStatus(_ValueEnum):
     """A reservation's state. Responses may carry values newer than this list: they stay plain ``str``."""
 
@@ -75,13 +85,17 @@ class SupervisorMode(_ValueEnum):
 
 
 class HttpMethod(_ValueEnum):
-    """The methods Twilio uses for callbacks."""
+    """The methods Twilio uses for callbacks; given in any case (``"post"`` is ``POST``)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> HttpMethod | None:
+        return cls.__members__.get(value.upper()) if isinstance(value, str) else None
 
     GET = "GET"
     POST = "POST"
 
 
-class Beep(_ValueEnum):
+class Beep(_BooleanTextEnum):
     """Whether, or when, to beep as a participant joins: more than a boolean."""
 
     TRUE = "true"
@@ -90,7 +104,7 @@ class Beep(_ValueEnum):
     ON_EXIT = "onExit"
 
 
-class ConferenceRecord(_ValueEnum):
+class ConferenceRecord(_BooleanTextEnum):
     """Whether, or when, to record the conference: more than a boolean."""
 
     TRUE = "true"

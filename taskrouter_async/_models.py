@@ -1,26 +1,23 @@
-"""Resources returned by the API: reservations and list pages.
+"""What every model shares: serialisation, JSON-text values, and list pages.
 
-Data only: turning them into JSON (``to_dict``, ``to_json``, FastAPI/pydantic) is the converter's job;
-the methods here delegate to it.
+The models themselves are generated (``resources/``). Data only: turning them into JSON
+(``to_dict``, ``to_json``, FastAPI/pydantic) is the converter's job; the methods here delegate to it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
-
-from ._enums import ReservationStatus
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
     from pydantic.json_schema import JsonSchemaValue
     from pydantic_core import CoreSchema
 
-__all__ = ["Page", "PageMeta", "Reservation", "TaskReservation", "WorkerReservation"]
+__all__ = ["JsonObject", "Page", "PageMeta"]
 
 
 class _Model:
@@ -38,34 +35,9 @@ class _Model:
         """``to_dict()`` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent)
 
-
-@attrs.frozen(kw_only=True)
-class Reservation(_Model):
-    """A reservation of a worker for a task, as the API returns it.
-
-    The identity and state of a reservation are always set; a response without them is an
-    ``APIResponseValidationError``. ``worker_name``, ``url``, ``links`` and ``etag`` may be ``None``.
-    """
-
-    account_sid: str
-    date_created: datetime
-    date_updated: datetime
-    #: A ``ReservationStatus`` when known; a plain ``str`` for values newer than this library.
-    reservation_status: ReservationStatus | str
-    sid: str
-    task_sid: str
-    worker_name: str | None = None
-    worker_sid: str
-    workspace_sid: str
-    url: str | None = None
-    #: URLs of the related task, worker and workspace, by name.
-    links: Mapping[str, str] | None = attrs.field(default=None, hash=False)
-    #: The response's ETag header, when the API sent one: pass it as ``etag=`` to update.
-    etag: str | None = None
-
     @classmethod
     def __get_pydantic_core_schema__(cls, source: type[Any], handler: GetCoreSchemaHandler) -> CoreSchema:
-        """Lets pydantic, and so FastAPI, return reservations as the API's JSON (``-> TaskReservation``)."""
+        """Lets pydantic, and so FastAPI, return models as the API's JSON (``-> Task``, ``-> list[Task]``)."""
         from ._converter import pydantic_core_schema
 
         return pydantic_core_schema(cls)
@@ -73,19 +45,37 @@ class Reservation(_Model):
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         """The JSON schema of ``to_dict()``'s output, for OpenAPI documents."""
-        from ._converter import reservation_json_schema
+        from ._converter import model_json_schema
 
-        return reservation_json_schema(cls)
-
-
-@attrs.frozen(kw_only=True)
-class TaskReservation(Reservation):
-    """A reservation reached through its task: ``/Tasks/{task_sid}/Reservations/{sid}``."""
+        return model_json_schema(cls)
 
 
-@attrs.frozen(kw_only=True)
-class WorkerReservation(Reservation):
-    """A reservation reached through its worker: ``/Workers/{worker_sid}/Reservations/{sid}``."""
+@attrs.frozen
+class JsonObject(Mapping[str, Any]):
+    """A JSON object the API sends as text (task and worker ``attributes``, workflow ``configuration``).
+
+    Read it as a mapping (``task.attributes["skills"]``); ``text`` is exactly what the API sent. Text
+    that is not a JSON object (Twilio's own examples have some) is kept as ``text`` and reads as empty.
+    """
+
+    text: str
+    _parsed: Mapping[str, Any] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            parsed = json.loads(self.text)
+        except (ValueError, RecursionError):
+            parsed = None
+        object.__setattr__(self, "_parsed", parsed if isinstance(parsed, dict) else {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed)
+
+    def __len__(self) -> int:
+        return len(self._parsed)
 
 
 @attrs.frozen(kw_only=True)
@@ -101,17 +91,17 @@ class PageMeta(_Model):
     page_size: int | None = None
 
 
-R = TypeVar("R", bound=Reservation)
+M = TypeVar("M")
 
 
 @attrs.frozen(kw_only=True)
-class Page(_Model, Generic[R]):
-    """One page of a list: its reservations and where the next page is.
+class Page(_Model, Generic[M]):
+    """One page of a list: its records and where the next page is.
 
     ``to_dict()`` gives the API's list JSON: ``meta`` and the records under ``meta.key``.
     """
 
-    items: tuple[R, ...]
+    items: tuple[M, ...]
     meta: PageMeta
 
     @property

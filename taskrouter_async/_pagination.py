@@ -8,11 +8,11 @@ from typing import TypeVar
 
 import httpx
 
-from ._models import Page, Reservation
+from ._models import Page
 
 __all__ = ["RECENT_PAGES", "ItemIterator", "PageHistory", "PageIterator"]
 
-R = TypeVar("R", bound=Reservation)
+R = TypeVar("R")
 
 #: Page URLs each list iteration remembers exactly (see ``PageHistory``).
 RECENT_PAGES = 64
@@ -72,7 +72,7 @@ class PageIterator(AsyncIterator[Page[R]]):
 
 
 class ItemIterator(AsyncIterator[R]):
-    """The reservations of a list, across pages, up to ``limit``; holds one page at a time."""
+    """The records of a list, across pages, up to ``limit``; holds one page at a time."""
 
     def __init__(self, pages: PageIterator[R], limit: int | None) -> None:
         self._pages = pages

@@ -1,6 +1,6 @@
 """The one request pipeline every operation uses: build, send (through an engine), classify, retry.
 
-Resources hand it a method, a URL on the client's origin and an optional form body; it adds the
+Resources hand it a method, a URL on the client's origin and an optional form or JSON body; it adds the
 credentials and headers, sends each attempt through the client's engine within the attempt
 deadline, turns every failure into a typed error, and retries by the rules in ``_retry``.
 httpx ``Request``/``Response`` objects are built only for errors, where callers inspect them.
@@ -32,7 +32,7 @@ from ._options import checked_max_retries, checked_max_retry_after, checked_time
 from ._ratelimit import RateLimiter
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
-__all__ = ["AttemptGate", "Pipeline", "PreparedUpdate", "Reply", "Settings"]
+__all__ = ["AttemptGate", "Pipeline", "PreparedRequest", "Reply", "Settings"]
 
 #: TaskRouter's hosts: ``taskrouter.twilio.com`` and ``taskrouter[.{edge}].{region}.twilio.com``.
 _TWILIO_TASKROUTER_HOST = re.compile(r"taskrouter(?:\.[a-z0-9]+(?:-[a-z0-9]+)*){0,2}\.twilio\.com")
@@ -43,9 +43,11 @@ class Settings:
     """What a client sends with every request; shared (and evolved) by ``with_options`` views."""
 
     base_url: str
-    #: Complete header sets for GET and for form POSTs (Host and Authorization included).
+    #: Complete header sets for requests without a body, with a form body and with a JSON body
+    #: (Host and Authorization included).
     get_headers: Mapping[str, str] = attrs.field(repr=False)
     post_headers: Mapping[str, str] = attrs.field(repr=False)
+    json_headers: Mapping[str, str] = attrs.field(repr=False)
     #: The password and the Basic token, as bytes: scrubbed from error bodies a server echoes back.
     secrets: tuple[bytes, ...] = attrs.field(repr=False)
     timeout: httpx.Timeout
@@ -73,12 +75,13 @@ class AttemptGate(Protocol):
 
 
 @attrs.frozen
-class PreparedUpdate:
-    """A checked update, ready to send: its URL, form body and If-Match ETag."""
+class PreparedRequest:
+    """A checked request, ready to send: its URL, body (form or JSON) and If-Match ETag."""
 
     url: str
-    body: bytes
-    etag: str | None
+    body: bytes | None = None
+    etag: str | None = None
+    json: bool = False
 
 
 @attrs.frozen
@@ -155,21 +158,23 @@ class Pipeline:
         *,
         body: bytes | None = None,
         etag: str | None = None,
+        json: bool = False,
         gate: AttemptGate | None = None,
         on_rate_limited: Callable[[], object] | None = None,
     ) -> Reply:
         """Send one API request with retries; return the 2xx reply or raise a typed ``APIError``.
 
-        GET is retried on 429, 5xx and transport failures. POST is retried on 429 and on
-        failures before the request was sent; on 5xx and read failures only when ``etag`` is
-        given, because If-Match turns a repeat that would apply twice into a 412.
-        ``on_rate_limited`` is called on every 429, before any retry (bulk updates slow down).
+        GET and DELETE are retried on 429, 5xx and transport failures. POST (a create or an
+        update) is retried on 429 and on failures before the request was sent; on 5xx and read
+        failures only when ``etag`` is given, because If-Match turns a repeat that would apply
+        twice into a 412. ``body`` is form-encoded unless ``json``. ``on_rate_limited`` is called
+        on every 429, before any retry (bulk updates slow down).
         """
         settings = self.settings
-        headers = settings.post_headers if body is not None else settings.get_headers
+        headers = settings.get_headers if body is None else settings.json_headers if json else settings.post_headers
         if etag is not None:
             headers = {**headers, "If-Match": etag}
-        repeat_is_safe = method == "GET" or etag is not None
+        repeat_is_safe = method in _IDEMPOTENT or etag is not None
         limiter = settings.rate_limiter
         budget = limiter.key_for(url) if limiter is not None else ""
         attempt = 0
@@ -209,6 +214,8 @@ class Pipeline:
                 error_response = _response(status, response_headers, _redact(content, settings.secrets), request)
                 wait = retry_after(error_response.headers) if status in (RATE_LIMITED, 503) else None
                 error = make_status_error(error_response, attempts=attempt, retry_after=wait)
+                if status == 404 and method == "DELETE" and attempt > 1 and etag is None:
+                    error.message += " (an earlier attempt of this DELETE may have deleted it: its answer was lost)"
                 if status == RATE_LIMITED and on_rate_limited is not None:
                     on_rate_limited()
                 retryable = status == RATE_LIMITED or (status in SERVER_ERRORS and repeat_is_safe)
@@ -224,6 +231,10 @@ class Pipeline:
             delay = wait if wait is not None else backoff(attempt - 1)
             logger.debug("%s %s failed (attempt %d): %s; retrying in %.2fs", method, _path(url), attempt, error, delay)
             await anyio.sleep(delay)
+
+
+#: Methods whose repeat has the effect of one request: retried on 5xx and read failures too.
+_IDEMPOTENT = frozenset({"GET", "DELETE"})
 
 
 def _same_origin(url: str, base_url: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 
 from taskrouter_async import AsyncTaskRouter, Reservations, TaskReservationUpdate, WorkerReservationUpdate
-from taskrouter_async._params import ReservationUpdate
+from taskrouter_async.resources import ReservationUpdate
 
 from .sids import ACCOUNT_SID, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
 

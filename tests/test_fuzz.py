@@ -25,7 +25,7 @@ from taskrouter_async import (
     TaskRouterError,
     WorkerReservation,
 )
-from taskrouter_async._converter import ResponseShapeError, structure_page, structure_reservation
+from taskrouter_async._converter import ResponseShapeError, structure_model, structure_page
 
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
 
@@ -132,7 +132,7 @@ header_lists = st.lists(
 @given(data=st.one_of(reservations, json_values), etag=st.none() | st.text(max_size=10))
 def test_structure_reservation_returns_a_model_or_a_shape_error(data: object, etag: str | None) -> None:
     try:
-        reservation = structure_reservation(data, TaskReservation, etag)
+        reservation = structure_model(data, TaskReservation, etag)
     except ResponseShapeError:
         return  # the other allowed outcome
     assert isinstance(reservation, TaskReservation)

@@ -120,7 +120,7 @@ def test_a_helper_equals_the_hand_built_params(
 def test_supervise_is_for_task_reservations_only() -> None:
     built = TaskReservationUpdate.supervise(supervisor=WORKER_SID, supervisor_mode="barge")
     assert built == TaskReservationUpdate(instruction="supervise", supervisor=WORKER_SID, supervisor_mode="barge")
-    assert encode_form(built) == f"Instruction=supervise&Supervisor={WORKER_SID}&SupervisorMode=barge".encode()
+    assert encode_form(built) == f"Instruction=supervise&SupervisorMode=barge&Supervisor={WORKER_SID}".encode()
     assert built.supervisor_mode is SupervisorMode.BARGE
     assert not hasattr(WorkerReservationUpdate, "supervise")
 

@@ -8,6 +8,9 @@ from unittest import mock
 
 import pytest
 import respx
+from taskrouter_async._reservations import TASK as TASK_KIND
+from taskrouter_async._reservations import WORKER as WORKER_KIND
+from taskrouter_async._reservations import ReservationKind
 
 from taskrouter_async import (
     AsyncTaskRouter,
@@ -15,9 +18,6 @@ from taskrouter_async import (
     TaskReservations,
     WorkerReservations,
 )
-from taskrouter_async._reservations import TASK as TASK_KIND
-from taskrouter_async._reservations import WORKER as WORKER_KIND
-from taskrouter_async._reservations import ReservationKind
 
 from .helpers import TASK, WORKER, Kind, page_json, reservation_json
 from .sids import RESERVATION_SID, WORKER_SID, WORKSPACE_SID

@@ -29,7 +29,7 @@ from taskrouter_async import (
     TaskReservation,
     WorkerReservation,
 )
-from taskrouter_async._converter import structure_reservation
+from taskrouter_async._converter import structure_model
 
 from .helpers import TASK, WORKER, Kind, page_json, reservation_json, reservation_sids
 from .sids import ACCOUNT_SID, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
@@ -51,7 +51,7 @@ ENUMS: list[type[enum.Enum]] = [
 
 
 def reservation(**changes: object) -> TaskReservation:
-    return structure_reservation({**reservation_json(), **changes}, TaskReservation, etag='"3"')
+    return structure_model({**reservation_json(), **changes}, TaskReservation, etag='"3"')
 
 
 # --- to_dict / to_json -----------------------------------------------------------------------
@@ -66,7 +66,7 @@ def test_to_dict_is_json_safe_and_reads_back_as_the_same_model() -> None:
     data = json.loads(json.dumps(model.to_dict()))
     assert data["reservation_status"] == "accepted"
     assert data["date_created"] == "2014-05-14T10:50:02Z"
-    assert structure_reservation(data, TaskReservation, etag=data.pop("etag")) == model
+    assert structure_model(data, TaskReservation, etag=data.pop("etag")) == model
 
 
 def test_to_dict_writes_dates_in_utc_as_the_api_does() -> None:
@@ -153,8 +153,8 @@ def test_pydantic_is_imported_only_when_asked_for() -> None:
     code = (
         "import sys, taskrouter_async\n"
         "from tests.helpers import reservation_json\n"
-        "from taskrouter_async._converter import structure_reservation\n"
-        "structure_reservation(reservation_json(), taskrouter_async.TaskReservation).to_json()\n"
+        "from taskrouter_async._converter import structure_model\n"
+        "structure_model(reservation_json(), taskrouter_async.TaskReservation).to_json()\n"
         "assert not {'pydantic', 'pydantic_core'} & set(sys.modules), sorted(sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)

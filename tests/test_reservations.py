@@ -18,7 +18,7 @@ from taskrouter_async import (
     ValidationError,
     WorkerReservation,
 )
-from taskrouter_async._converter import unstructure_reservation
+from taskrouter_async._converter import unstructure_model
 from taskrouter_async._pagination import RECENT_PAGES, PageHistory
 
 from .helpers import BASE_URL, TASK, WORKER, Kind, page_json, reservation_json, reservation_sids
@@ -147,7 +147,7 @@ async def test_dates_with_offsets_are_converted_to_utc(
     assert reservation.date_updated == datetime(2014, 5, 15, 16, 3, 42, tzinfo=timezone.utc)
     assert reservation.date_updated.tzinfo is timezone.utc  # not merely the same instant: UTC fields
     assert (reservation.date_updated.hour, reservation.date_updated.minute) == (16, 3)
-    assert unstructure_reservation(reservation)["date_updated"] == "2014-05-15T16:03:42Z"  # what the CLI prints
+    assert unstructure_model(reservation)["date_updated"] == "2014-05-15T16:03:42Z"  # what the CLI prints
 
 
 # --- update --------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ async def test_page_size_bounds_are_accepted(client: AsyncTaskRouter, api: respx
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"reservation_status": "maybe"}, "is not a ReservationStatus"),
+        ({"reservation_status": "maybe"}, "is not a valid ReservationStatus"),
         ({"worker_sid": "WKxyz"}, "worker_sid must be a Worker SID"),
         ({"worker_sid": "WT" + "c" * 32}, "worker_sid must be a Worker SID"),
         ({"limit": -1}, "limit"),

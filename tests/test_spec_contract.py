@@ -26,6 +26,7 @@ import attrs
 import httpx
 import pytest
 import respx
+from taskrouter_async._reservations import MAX_PAGE_SIZE, TASK, WORKER, ReservationKind, Reservations
 
 from taskrouter_async import (
     AsyncTaskRouter,
@@ -39,8 +40,7 @@ from taskrouter_async import (
     WorkerReservation,
     WorkerReservationUpdate,
 )
-from taskrouter_async._converter import structure_page, structure_reservation, wire_name
-from taskrouter_async._reservations import MAX_PAGE_SIZE, TASK, WORKER, ReservationKind, Reservations
+from taskrouter_async._converter import structure_model, structure_page, wire_name
 
 from .sids import ACCOUNT_SID, ACTIVITY_SID, AUTH_TOKEN, CALL_SID, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
 from .spec_check import (
@@ -367,7 +367,7 @@ def test_spec_examples_structure_into_the_models(side: Kind) -> None:
         examples = op(method, path)["responses"]["200"]["content"]["application/json"]["examples"]
         for example in examples.values():
             data = example["value"]
-            reservation = structure_reservation(data, side.model, etag='"e1"')
+            reservation = structure_model(data, side.model, etag='"e1"')
             assert reservation.sid == data["sid"]
             assert reservation.reservation_status == data["reservation_status"]
             assert reservation.etag == '"e1"'

@@ -68,7 +68,7 @@ pytestmark = pytest.mark.anyio
             TaskReservationUpdate(
                 supervisor="client:sue", supervisor_mode=SupervisorMode.BARGE, instruction="supervise"
             ),
-            b"Instruction=supervise&Supervisor=client%3Asue&SupervisorMode=barge",
+            b"Instruction=supervise&SupervisorMode=barge&Supervisor=client%3Asue",
         ),
         (
             TaskReservationUpdate(
@@ -213,7 +213,7 @@ def test_a_lone_surrogate_is_refused_when_built_and_named(field: str, value: obj
 
 def test_any_other_text_is_accepted_and_encoded_as_utf8() -> None:
     params = TaskReservationUpdate(to="client:zoë 😀", dequeue_status_callback_event=["ü"])
-    assert encode_form(params) == b"DequeueStatusCallbackEvent=%C3%BC&To=client%3Azo%C3%AB+%F0%9F%98%80"
+    assert encode_form(params) == b"To=client%3Azo%C3%AB+%F0%9F%98%80&DequeueStatusCallbackEvent=%C3%BC"
 
 
 def test_validation_errors_are_value_errors() -> None:

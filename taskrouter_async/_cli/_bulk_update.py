@@ -22,8 +22,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from .._bulk import BulkRun, BulkUpdate
 from .._client import AsyncTaskRouter
-from .._converter import unstructure_reservation
-from .._params import TaskReservationUpdate, WorkerReservationUpdate
+from .._converter import unstructure_model
+from ..resources import TaskReservationUpdate, WorkerReservationUpdate
 from ._inputs import CLIError, close_match, if_match_value, update_params
 from ._output import error_json, write_json_line
 from ._stats import INVALID_INPUT, BulkStats, failure_kind, summary
@@ -74,9 +74,8 @@ def check_line(text: str, client: AsyncTaskRouter) -> tuple[str, BulkUpdate[Any]
         )
     except ValueError as exc:
         raise ValueError(f'"etag": {exc}') from None
-    resource: Any = client.task_reservations if kind == "task" else client.worker_reservations
-    # What update_many does with the item before sending it: SIDs, ETag and the form body, without I/O.
-    resource._prepare_update(item.workspace_sid, item.parent_sid, item.reservation_sid, item.params, item.etag)
+    resource = client.task_reservations if kind == "task" else client.worker_reservations
+    resource._prepare_bulk_item(item)
     return kind, item
 
 
@@ -265,9 +264,9 @@ class _BulkRun:
             async for result in results:
                 line = self.lines[kind].pop(result.index)
                 stats.finished += 1
-                if result.reservation is not None:
+                if result.result is not None:
                     stats.succeeded += 1
-                    self.write({"line": line, "ok": True, "reservation": unstructure_reservation(result.reservation)})
+                    self.write({"line": line, "ok": True, "reservation": unstructure_model(result.result)})
                 else:
                     stats.failures[failure_kind(result.error)] += 1
                     self.write({"line": line, "ok": False, "error": error_json(result.error)})

@@ -16,12 +16,11 @@ from typing import Any
 import httpx
 
 from .._client import BASE_URL_ENV, AsyncTaskRouter, _is_loopback
-from .._converter import unstructure_reservation
+from .._converter import unstructure_model
 from .._demo import run_demo
 from .._errors import ValidationError
-from .._models import Reservation
-from .._params import TaskReservationUpdate, WorkerReservationUpdate
 from .._ratelimit import RateLimit
+from ..resources import Reservation, TaskReservationUpdate, WorkerReservationUpdate
 from ._bulk_update import run_bulk_update
 from ._fake_server import prepare_fake_server
 from ._inputs import CLIError, UsageError, credentials_from_env, update_params
@@ -120,7 +119,7 @@ def _printer(args: argparse.Namespace) -> Printer:
 
 async def _print_json_lines(items: AsyncIterator[Reservation]) -> None:
     async for reservation in items:
-        write_json_line(unstructure_reservation(reservation))
+        write_json_line(unstructure_model(reservation))
 
 
 async def _one(reservation: Reservation) -> AsyncIterator[Reservation]:

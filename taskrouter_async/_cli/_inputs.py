@@ -15,8 +15,8 @@ import attrs
 
 from .._converter import wire_name
 from .._errors import ValidationError
-from .._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from .._sids import is_sid
+from ..resources import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 
 __all__ = [
     "CLIError",

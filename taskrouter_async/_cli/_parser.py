@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._enums import ReservationStatus
-from .._reservations import MAX_PAGE_SIZE
+from .._resource import MAX_PAGE_SIZE
 from .._sids import SID_KINDS, is_sid
 from .._version import __version__
 from ._inputs import if_match_value

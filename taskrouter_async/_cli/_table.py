@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from .._converter import unstructure_reservation
-from .._models import Reservation
+from .._converter import unstructure_model
+from ..resources import Reservation
 
 __all__ = ["StdoutConsole", "print_table", "reservation_table"]
 
@@ -41,7 +41,7 @@ def reservation_table(reservations: list[Reservation], *, by_task: bool, with_et
     if with_etag:
         table.add_column("ETAG", no_wrap=True)
     for reservation in reservations:
-        data = unstructure_reservation(reservation)
+        data = unstructure_model(reservation)
         row = [
             data["sid"] or "",
             data["reservation_status"] or "",

@@ -31,9 +31,9 @@ from .._client import AsyncTaskRouter
 from .._converter import decode_form, describe_form_error, format_timestamp
 from .._enums import ReservationStatus
 from .._errors import ValidationError
-from .._params import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
-from .._reservations import MAX_PAGE_SIZE
+from .._resource import MAX_PAGE_SIZE
 from .._sids import check_credential_sid, is_sid
+from ..resources import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
 from ._callbacks import (
     ASSIGNMENT_TIMEOUT,
     ASGIApp,

@@ -27,8 +27,8 @@ import attrs
 
 from .._converter import as_utc, wire_name
 from .._enums import ReservationStatus
-from .._params import ReservationUpdate
 from .._sids import check_sid
+from ..resources import ReservationUpdate
 from ._expressions import ExpressionError, parse_expression
 from ._records import (
     Activity,

@@ -24,7 +24,7 @@ import attrs
 from .._converter import wire_name
 from .._enums import ReservationStatus
 from .._errors import ValidationError
-from .._params import ReservationUpdate, TaskReservationUpdate
+from ..resources import ReservationUpdate, TaskReservationUpdate
 
 Arguments = ParamSpec("Arguments")
 
