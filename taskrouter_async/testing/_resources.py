@@ -269,7 +269,8 @@ class _Context:
         }
 
     def task_queue_json(self, queue: TaskQueue) -> dict[str, Any]:
-        url = f"{self.ws_url(queue.workspace_sid)}/TaskQueues/{queue.sid}"
+        ws_url = self.ws_url(queue.workspace_sid)
+        url = f"{ws_url}/TaskQueues/{queue.sid}"
         activities = self.store.activities
         reservation = activities.get(queue.reservation_activity_sid or "")
         assignment = activities.get(queue.assignment_activity_sid or "")
@@ -288,20 +289,16 @@ class _Context:
             "task_order": queue.task_order,
             "url": url,
             "workspace_sid": queue.workspace_sid,
-            "links": {
-                "assignment_activity": _link(
-                    self.ws_url(queue.workspace_sid), "Activities", queue.assignment_activity_sid
-                ),
-                "bulk_real_time_statistics": f"{self.ws_url(queue.workspace_sid)}/TaskQueues/RealTimeStatistics",
-                "cumulative_statistics": f"{url}/CumulativeStatistics",
-                "list_statistics": f"{self.ws_url(queue.workspace_sid)}/TaskQueues/Statistics",
-                "real_time_statistics": f"{url}/RealTimeStatistics",
-                "reservation_activity": _link(
-                    self.ws_url(queue.workspace_sid), "Activities", queue.reservation_activity_sid
-                ),
-                "statistics": f"{url}/Statistics",
-                "workspace": self.ws_url(queue.workspace_sid),
-            },
+            "links": _links(
+                assignment_activity=_link(ws_url, "Activities", queue.assignment_activity_sid),
+                bulk_real_time_statistics=f"{ws_url}/TaskQueues/RealTimeStatistics",
+                cumulative_statistics=f"{url}/CumulativeStatistics",
+                list_statistics=f"{ws_url}/TaskQueues/Statistics",
+                real_time_statistics=f"{url}/RealTimeStatistics",
+                reservation_activity=_link(ws_url, "Activities", queue.reservation_activity_sid),
+                statistics=f"{url}/Statistics",
+                workspace=ws_url,
+            ),
         }
 
     def workflow_json(self, workflow: Workflow) -> dict[str, Any]:
@@ -404,12 +401,12 @@ class _Context:
             "workflow_friendly_name": workflow.friendly_name if workflow else None,
             "workspace_sid": task.workspace_sid,
             "url": url,
-            "links": {
-                "reservations": f"{url}/Reservations",
-                "task_queue": _link(ws_url, "TaskQueues", task.task_queue_sid or None),
-                "workflow": _link(ws_url, "Workflows", task.workflow_sid or None),
-                "workspace": ws_url,
-            },
+            "links": _links(
+                reservations=f"{url}/Reservations",
+                task_queue=_link(ws_url, "TaskQueues", task.task_queue_sid or None),
+                workflow=_link(ws_url, "Workflows", task.workflow_sid or None),
+                workspace=ws_url,
+            ),
             "virtual_start_time": _ts(task.virtual_start_time or task.date_created),
             "ignore_capacity": task.ignore_capacity,
             "routing_target": task.routing_target,
@@ -443,6 +440,11 @@ def _ts(moment: datetime | None) -> str | None:
 
 def _link(ws_url: str, collection: str, sid: str | None) -> str | None:
     return None if sid is None else f"{ws_url}/{collection}/{sid}"
+
+
+def _links(**links: str | None) -> dict[str, str]:
+    """A ``links`` object: a link to nothing (no assignment activity, say) is left out, as TaskRouter does."""
+    return {name: url for name, url in links.items() if url is not None}
 
 
 # --- handlers --------------------------------------------------------------------------------
