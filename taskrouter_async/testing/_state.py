@@ -1232,16 +1232,15 @@ class FakeStore:
 
     # --- routing ----------------------------------------------------------------------------------
 
-    def eligible_workers(self, task: Task, queue: TaskQueue) -> list[Worker]:
+    def _eligible(self, task: Task, queue: TaskQueue, view: _RoutingView) -> list[Worker]:
         """Workers the queue may reserve for the task: in an available activity, matching the queue's
         ``target_workers`` and the step's ``expression``, with capacity left on the task's channel, not
         already reserved for it and not having declined it; the longest idle first."""
         now = self.now()
         target = self._target(task)
-        workspace = self.workspaces[task.workspace_sid]
-        already = {r.worker_sid for r in self._reservations_of_task(task.sid, S.PENDING)}
+        already = view.reserved.get(task.sid, set())
         eligible = []
-        for worker in self._workers_of(task.workspace_sid):
+        for worker in view.workers:
             if worker.sid in already or worker.sid in task.declined_by or not self.is_available(worker):
                 continue
             if not queue.matcher.matches(worker_document(worker)):
@@ -1252,26 +1251,19 @@ class FakeStore:
                 and not target.expression.matches(target_document(worker, task, now))
             ):
                 continue
-            if not task.ignore_capacity and not self._has_capacity(worker, task, workspace.multi_task_enabled):
+            if not task.ignore_capacity and not view.has_capacity(worker, task):
                 continue
             eligible.append(worker)
         eligible.sort(key=lambda w: (w.last_reserved or w.date_status_changed, w.order))
         return eligible
 
-    def _has_capacity(self, worker: Worker, task: Task, multi_task: bool) -> bool:
-        channels = self.worker_channels_of(worker)
-        if not multi_task:
-            # A single-tasking workspace: one task at a time across every channel.
-            return not any(self.assigned_tasks(c) for c in channels)
-        for channel in channels:
-            if channel.task_channel_sid == task.task_channel_sid:
-                return channel.available and self.assigned_tasks(channel) < channel.configured_capacity
-        return False
-
     def route(self, workspace_sid: str) -> None:
         """Offer waiting tasks to eligible workers: higher priority first, then by each queue's task order."""
         if workspace_sid not in self.workspaces:
             return
+        workers = [w for w in self._workers_of(workspace_sid) if self.is_available(w)]
+        if not workers:
+            return  # nobody to offer anything to: the common case of a big seeded fake, kept cheap
         waiting = [
             t
             for t in self.tasks.values()
@@ -1279,15 +1271,18 @@ class FakeStore:
             and t.assignment_status in ("pending", "reserved")
             and t.task_queue_sid in self.task_queues
         ]
+        if not waiting:
+            return
         waiting.sort(key=self._queue_position)
+        view = _RoutingView.build(self, workspace_sid, workers)
         for task in waiting:
             queue = self.task_queues[task.task_queue_sid]
-            pending = len(self._reservations_of_task(task.sid, S.PENDING))
-            room = queue.max_reserved_workers - pending
+            room = queue.max_reserved_workers - len(view.reserved.get(task.sid, ()))
             if room <= 0:
                 continue
-            for worker in self.eligible_workers(task, queue)[:room]:
+            for worker in self._eligible(task, queue, view)[:room]:
                 self._reserve(task, worker, queue=queue)
+                view.add(task, worker.sid)
 
     def _queue_position(self, task: Task) -> tuple[int, float, int]:
         queue = self.task_queues[task.task_queue_sid]
@@ -1461,6 +1456,53 @@ class FakeStore:
             for t in self.tasks.values()
             if t.workspace_sid == workspace_sid and matcher.matches(filter_document(t, now))
         ]
+
+
+@attrs.define
+class _RoutingView:
+    """What one routing pass needs, computed once: who is available, who holds which tasks on which channel."""
+
+    workers: list[Worker]
+    multi_task: bool
+    #: Per task: the workers with a pending reservation for it.
+    reserved: dict[str, set[str]]
+    #: Per (worker, task channel): the tasks it holds (reserved, assigned or wrapping).
+    held: dict[tuple[str, str], set[str]]
+    #: Per worker: its channels by task channel SID.
+    channels: dict[str, dict[str, WorkerChannel]]
+
+    @classmethod
+    def build(cls, store: FakeStore, workspace_sid: str, workers: list[Worker]) -> _RoutingView:
+        reserved: dict[str, set[str]] = {}
+        held: dict[tuple[str, str], set[str]] = {}
+        for r in store.reservations.values():
+            if r.workspace_sid != workspace_sid or r.status not in _HOLDING:
+                continue
+            if r.status is S.PENDING:
+                reserved.setdefault(r.task_sid, set()).add(r.worker_sid)
+            task = store.tasks.get(r.task_sid)
+            if task is not None:
+                held.setdefault((r.worker_sid, task.task_channel_sid), set()).add(r.task_sid)
+        channels: dict[str, dict[str, WorkerChannel]] = {}
+        for channel in store.worker_channels.values():
+            if channel.workspace_sid == workspace_sid:
+                channels.setdefault(channel.worker_sid, {})[channel.task_channel_sid] = channel
+        return cls(workers, store.workspaces[workspace_sid].multi_task_enabled, reserved, held, channels)
+
+    def has_capacity(self, worker: Worker, task: Task) -> bool:
+        if not self.multi_task:
+            # A single-tasking workspace: one task at a time across every channel.
+            return not any(self.held.get((worker.sid, c), ()) for c in self.channels.get(worker.sid, {}))
+        channel = self.channels.get(worker.sid, {}).get(task.task_channel_sid)
+        return (
+            channel is not None
+            and channel.available
+            and len(self.held.get((worker.sid, task.task_channel_sid), ())) < channel.configured_capacity
+        )
+
+    def add(self, task: Task, worker_sid: str) -> None:
+        self.reserved.setdefault(task.sid, set()).add(worker_sid)
+        self.held.setdefault((worker_sid, task.task_channel_sid), set()).add(task.sid)
 
 
 def _parse(source: str, name: str) -> Any:
