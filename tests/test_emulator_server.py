@@ -81,7 +81,11 @@ def _process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[
             yield process
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _wait_until_up(url: str) -> None:
