@@ -444,26 +444,38 @@ class Generator:
                 method, "create" if op_id.startswith("Create") else "update"
             )
         )
-        summary = self.method_doc(kind, name, resource.name, op)
+        summary = self.method_doc(kind, name, resource.name, op, method, path)
         resource.methods.append(
             Method(name, kind, constant, [s[0] for s in sids], query + json_body, params, model, if_match, summary)
         )
 
-    def method_doc(self, kind: str, name: str, entity: str, op: dict[str, Any]) -> str:
+    def method_doc(self, kind: str, name: str, entity: str, op: dict[str, Any], method: str, path: str) -> str:
+        """The method's one-line docstring: the spec's summary where there is one (1 of 61), else what it does,
+        with the request it sends."""
+        request = f" (``{method} {path}``)"
         if op.get("summary"):
-            return doc(op["summary"])
+            return doc(op["summary"]).rstrip(".") + request + "."
         what = re.sub(r"(?<!^)(?=[A-Z])", " ", entity).lower()
         if "statistics" in name:
-            scope = "of every " + what if name in ("list_statistics",) else ""
-            label = name.replace("_", " ").replace("instance ", "")
-            return f"The {label} {scope}".rstrip() + f" ({op['operationId']})."
+            label = {"RealTimeStatistics": "Real-time statistics", "CumulativeStatistics": "Cumulative statistics"}
+            last = path.rstrip("/").rsplit("/", 1)[1]
+            text = label.get(last, "Real-time and cumulative statistics")
+            if entity == "Workspace":
+                scope = "of the workspace"
+            elif "{" + entity + "Sid}" in path:
+                scope = f"of one {what}"
+            else:
+                scope = f"of every {what}, a list" if kind == "list" else f"of the workspace's {what}s"
+            if kind == "json":
+                scope = f"of up to 50 {what}s in one request"
+            return f"{text} {scope}{request}."
         return {
-            "fetch": f"Fetch one {what}.",
-            "list": f"The {what}s, across pages.",
-            "create": f"Create a {what}.",
-            "update": f"Update a {what}.",
-            "delete": f"Delete a {what}.",
-        }[kind]
+            "fetch": f"Fetch one {what}",
+            "list": f"The {what}s, across pages",
+            "create": f"Create a {what}",
+            "update": f"Update a {what}",
+            "delete": f"Delete a {what}",
+        }[kind] + f"{request}."
 
 
 def render(modules: dict[str, dict[str, Any]]) -> dict[Path, str]:

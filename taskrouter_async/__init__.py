@@ -1,5 +1,7 @@
 """An async, typed client for the whole Twilio TaskRouter v1 API (asyncio and trio)."""
 
+from typing import TYPE_CHECKING, Any
+
 from . import resources
 from ._bulk import BulkItem, BulkProgress, BulkResult, BulkRun, BulkUpdate, WorkspaceBulkItem
 from ._client import (
@@ -51,8 +53,10 @@ from ._params import Params
 from ._ratelimit import RateLimit, RateLimitStats
 from ._raw_response import RawResponse
 from ._version import __version__
-from .resources import *  # noqa: F403  every resource, model, params class and enum, listed in resources.__all__
-from .resources._reservation_layer import Reservations
+
+if TYPE_CHECKING:
+    from .resources import *  # noqa: F403  every resource, model, params class and enum (resources.__all__)
+    from .resources._reservation_layer import Reservations
 
 _setup_logging_from_env()
 
@@ -111,3 +115,16 @@ __all__ = [
     "__version__",
 ]
 __all__ += resources.__all__
+
+
+def __getattr__(name: str) -> Any:
+    """The resources' names load with their module on first use (see ``resources``)."""
+    if name == "Reservations":
+        from .resources._reservation_layer import Reservations
+
+        return Reservations
+    return getattr(resources, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -7,10 +7,12 @@ import ipaddress
 import os
 import platform
 import re
+from functools import cached_property
 from types import TracebackType
 
 import httpx
 
+from . import resources
 from ._engines import ENGINES, EngineName, open_engine
 from ._errors import ValidationError
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
@@ -18,19 +20,6 @@ from ._pipeline import Pipeline, Settings
 from ._ratelimit import RateLimit, RateLimiter, RateLimitStats
 from ._sids import check_credential_sid
 from ._version import __version__
-from .resources import (
-    Activities,
-    Events,
-    TaskChannels,
-    TaskQueues,
-    TaskReservations,
-    Tasks,
-    WorkerChannels,
-    WorkerReservations,
-    Workers,
-    Workflows,
-    Workspaces,
-)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -63,18 +52,6 @@ class AsyncTaskRouter:
     ``engine="aiohttp"`` (the ``[aiohttp]`` extra, asyncio only) is the faster engine for
     concurrent work; the default ``"httpx"`` engine runs on asyncio and trio.
     """
-
-    workspaces: Workspaces
-    activities: Activities
-    events: Events
-    tasks: Tasks
-    task_channels: TaskChannels
-    task_queues: TaskQueues
-    workers: Workers
-    worker_channels: WorkerChannels
-    workflows: Workflows
-    task_reservations: TaskReservations
-    worker_reservations: WorkerReservations
 
     def __init__(
         self,
@@ -134,25 +111,69 @@ class AsyncTaskRouter:
         self._pipeline = pipeline
         self._owns_engine = owns_engine
         self._owns_rate_limiter = False
-        self.workspaces = Workspaces(pipeline)
-        self.activities = Activities(pipeline)
-        self.events = Events(pipeline)
-        self.tasks = Tasks(pipeline)
-        self.task_channels = TaskChannels(pipeline)
-        self.task_queues = TaskQueues(pipeline)
-        self.workers = Workers(pipeline)
-        self.worker_channels = WorkerChannels(pipeline)
-        self.workflows = Workflows(pipeline)
-        self.task_reservations = TaskReservations(pipeline)
-        self.worker_reservations = WorkerReservations(pipeline)
+
+    @cached_property
+    def workspaces(self) -> resources.Workspaces:
+        """The workspaces: fetch, list, create, update, delete, and their statistics."""
+        return resources.Workspaces(self._pipeline)
+
+    @cached_property
+    def activities(self) -> resources.Activities:
+        """The activities: what workers are doing, and whether they are available."""
+        return resources.Activities(self._pipeline)
+
+    @cached_property
+    def events(self) -> resources.Events:
+        """The events: the workspace's event log."""
+        return resources.Events(self._pipeline)
+
+    @cached_property
+    def tasks(self) -> resources.Tasks:
+        """The tasks: create, fetch, list, update (``etag=``), delete, ``update_many``."""
+        return resources.Tasks(self._pipeline)
+
+    @cached_property
+    def task_channels(self) -> resources.TaskChannels:
+        """The task channels: voice, sms, chat and custom channels."""
+        return resources.TaskChannels(self._pipeline)
+
+    @cached_property
+    def task_queues(self) -> resources.TaskQueues:
+        """The task queues and their statistics."""
+        return resources.TaskQueues(self._pipeline)
+
+    @cached_property
+    def workers(self) -> resources.Workers:
+        """The workers (``etag=``, ``update_many``) and their statistics."""
+        return resources.Workers(self._pipeline)
+
+    @cached_property
+    def worker_channels(self) -> resources.WorkerChannels:
+        """The a worker's capacity and availability per task channel."""
+        return resources.WorkerChannels(self._pipeline)
+
+    @cached_property
+    def workflows(self) -> resources.Workflows:
+        """The workflows (routing configuration) and their statistics."""
+        return resources.Workflows(self._pipeline)
+
+    @cached_property
+    def task_reservations(self) -> resources.TaskReservations:
+        """The reservations of a task (``task_sid``)."""
+        return resources.TaskReservations(self._pipeline)
+
+    @cached_property
+    def worker_reservations(self) -> resources.WorkerReservations:
+        """The reservations of a worker (``worker_sid``)."""
+        return resources.WorkerReservations(self._pipeline)
 
     @property
-    def base_url(self) -> str:
+    def base_url(self) -> resources.str:
         """The scheme, host and optional path prefix every request goes to."""
         return self._pipeline.settings.base_url
 
     @property
-    def engine(self) -> str:
+    def engine(self) -> resources.str:
         """The HTTP engine that carries this client's requests: ``"httpx"`` or ``"aiohttp"``."""
         return self._pipeline.engine.name
 

@@ -17,7 +17,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast, get_type_hints
 from urllib.parse import quote_plus
 
@@ -27,7 +27,7 @@ from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._errors import ValidationError
-from ._fields import to_enum
+from ._fields import as_utc, format_timestamp, to_enum
 from ._models import JsonObject, Page, PageMeta, _Model
 from ._params import Params
 
@@ -83,16 +83,6 @@ def _is_enum(cls: Any) -> bool:
 
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The same instant in UTC; a naive datetime is taken to be UTC already (as the API's are)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """A datetime the way the API writes it, in UTC: ``2014-05-14T10:50:02Z`` (naive ones are taken as UTC)."""
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- params -> form fields ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import attrs
@@ -22,6 +22,7 @@ from ._sids import check_sid
 
 __all__ = [
     "QueryKind",
+    "as_utc",
     "bool_text",
     "check_encodable",
     "check_integer",
@@ -29,6 +30,7 @@ __all__ = [
     "check_text_items",
     "datetime_field",
     "flag_field",
+    "format_timestamp",
     "int_field",
     "is_uri",
     "json_text",
@@ -122,6 +124,16 @@ def json_text(value: Mapping[str, Any] | list[Any] | str | None) -> str | None:
         except (TypeError, ValueError, RecursionError) as exc:
             raise ValidationError(f"cannot be sent as JSON: {exc}") from None
     raise ValidationError(f"expected a dict or JSON text, got {type(value).__name__}")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already (as the API's are)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """A datetime the way the API writes it, in UTC: ``2014-05-14T10:50:02Z`` (naive ones are taken as UTC)."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- validators ----------------------------------------------------------------------------
@@ -293,8 +305,6 @@ def query_datetime(name: str, value: object) -> str:
     """A timezone-aware datetime, sent in UTC as ISO 8601 (``2024-05-14T10:50:02Z``)."""
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be a timezone-aware datetime, got {value!r}")
-    from ._converter import format_timestamp  # the converter imports this module
-
     return format_timestamp(value)
 
 

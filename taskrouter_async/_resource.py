@@ -23,6 +23,7 @@ from ._bulk import BulkProgress, BulkResult, BulkRun, BulkUpdate
 from ._converter import ResponseShapeError, encode_form, structure_model, structure_page
 from ._errors import APIResponseValidationError, ValidationError
 from ._fields import QueryKind, check_encodable
+from ._models import Page
 from ._pagination import ItemIterator, PageHistory, PageIterator
 from ._params import Params
 from ._pipeline import AttemptGate, Pipeline, PreparedRequest, Reply
@@ -95,14 +96,17 @@ class Resource:
         sids: tuple[str, ...],
         params: Params | None = None,
         *,
-        query: Mapping[str, object] | None = None,
+        arguments: Mapping[str, object] | None = None,
         etag: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[M]:
-        """Check and send one request of ``operation``; the decoded answer with its response."""
+        """Check and send one request of ``operation``; the decoded answer with its response.
+
+        ``arguments`` are the call's keyword arguments that go into the query string or the JSON body.
+        """
         pipeline = self._pipeline.with_options(timeout=timeout, max_retries=max_retries)
-        request = self._prepare(operation, sids, params, query, etag)
+        request = self._prepare(operation, sids, params, arguments, etag)
         reply = await pipeline.send(
             operation.method, request.url, body=request.body, etag=request.etag, json=request.json
         )
@@ -113,15 +117,17 @@ class Resource:
         operation: Operation[Any],
         sids: tuple[str, ...],
         params: Params | None,
-        query: Mapping[str, object] | None,
+        arguments: Mapping[str, object] | None,
         etag: str | None,
     ) -> PreparedRequest:
         """Check a request and build its URL and body, without I/O; raises ValidationError."""
         url = self._pipeline.url(_path(operation, sids))
-        if operation.query and query:
-            url += _query_string(operation.query, query)
+        if operation.query and arguments:
+            url += _query_string(operation.query, arguments)
+        if etag is not None and not operation.if_match:
+            raise ValidationError(f"{operation.id} does not take If-Match: leave out the etag")
         if operation.json_body:
-            fields = _encoded(operation.json_body, query or {})
+            fields = _encoded(operation.json_body, arguments or {})
             return PreparedRequest(url, json.dumps(fields, separators=(",", ":")).encode(), json=True)
         body = None if operation.params is None else form_body(operation, params)
         return PreparedRequest(url, body, checked_etag(etag) if operation.if_match else None)
@@ -174,10 +180,8 @@ class Resource:
         )
         return ItemIterator(pages, limit)
 
-    async def _page(self, pipeline: Pipeline, operation: Operation[M], url: str, history: PageHistory) -> Any:
+    async def _page(self, pipeline: Pipeline, operation: Operation[M], url: str, history: PageHistory) -> Page[M]:
         """One page of a list; ``history`` holds the iteration's page URLs, to stop a loop of pages."""
-        from ._models import Page
-
         assert operation.model is not None
         reply = await pipeline.send("GET", url)
         try:

@@ -180,7 +180,7 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Activity:
-        """Fetch one activity."""
+        """Fetch one activity (``GET /v1/Workspaces/{WorkspaceSid}/Activities/{Sid}``)."""
         return (
             await self._call(FETCH_ACTIVITY, (workspace_sid, activity_sid), timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -194,7 +194,7 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Activity:
-        """Update a activity."""
+        """Update a activity (``POST /v1/Workspaces/{WorkspaceSid}/Activities/{Sid}``)."""
         return (
             await self._call(
                 UPDATE_ACTIVITY, (workspace_sid, activity_sid), params, timeout=timeout, max_retries=max_retries
@@ -233,7 +233,7 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete a activity."""
+        """Delete a activity (``DELETE /v1/Workspaces/{WorkspaceSid}/Activities/{Sid}``)."""
         await self._call(DELETE_ACTIVITY, (workspace_sid, activity_sid), timeout=timeout, max_retries=max_retries)
 
     def list(
@@ -247,7 +247,7 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Activity]:
-        """The activitys, across pages."""
+        """The activitys, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Activities``)."""
         return self._list(
             LIST_ACTIVITY,
             (workspace_sid,),
@@ -272,7 +272,10 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[Activity]:
-        """The activitys, a page at a time; ``page_url`` resumes at a page."""
+        """The activitys, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Activities``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_ACTIVITY,
             (workspace_sid,),
@@ -294,7 +297,7 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Activity:
-        """Create a activity."""
+        """Create a activity (``POST /v1/Workspaces/{WorkspaceSid}/Activities``)."""
         return (
             await self._call(CREATE_ACTIVITY, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -314,7 +317,7 @@ class ActivitiesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Activity]:
-        """Fetch one activity."""
+        """Fetch one activity (``GET /v1/Workspaces/{WorkspaceSid}/Activities/{Sid}``)."""
         return await self._call(FETCH_ACTIVITY, (workspace_sid, activity_sid), timeout=timeout, max_retries=max_retries)
 
     async def update(
@@ -326,7 +329,7 @@ class ActivitiesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Activity]:
-        """Update a activity."""
+        """Update a activity (``POST /v1/Workspaces/{WorkspaceSid}/Activities/{Sid}``)."""
         return await self._call(
             UPDATE_ACTIVITY, (workspace_sid, activity_sid), params, timeout=timeout, max_retries=max_retries
         )
@@ -339,7 +342,7 @@ class ActivitiesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[None]:
-        """Delete a activity."""
+        """Delete a activity (``DELETE /v1/Workspaces/{WorkspaceSid}/Activities/{Sid}``)."""
         return await self._call(
             DELETE_ACTIVITY, (workspace_sid, activity_sid), timeout=timeout, max_retries=max_retries
         )
@@ -352,5 +355,5 @@ class ActivitiesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Activity]:
-        """Create a activity."""
+        """Create a activity (``POST /v1/Workspaces/{WorkspaceSid}/Activities``)."""
         return await self._call(CREATE_ACTIVITY, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)

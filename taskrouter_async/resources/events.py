@@ -146,7 +146,7 @@ class Events(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Event:
-        """Fetch one event."""
+        """Fetch one event (``GET /v1/Workspaces/{WorkspaceSid}/Events/{Sid}``)."""
         return (
             await self._call(FETCH_EVENT, (workspace_sid, event_sid), timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -171,7 +171,7 @@ class Events(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Event]:
-        """The events, across pages."""
+        """The events, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Events``)."""
         return self._list(
             LIST_EVENT,
             (workspace_sid,),
@@ -214,7 +214,10 @@ class Events(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[Event]:
-        """The events, a page at a time; ``page_url`` resumes at a page."""
+        """The events, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Events``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_EVENT,
             (workspace_sid,),
@@ -252,5 +255,5 @@ class EventsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Event]:
-        """Fetch one event."""
+        """Fetch one event (``GET /v1/Workspaces/{WorkspaceSid}/Events/{Sid}``)."""
         return await self._call(FETCH_EVENT, (workspace_sid, event_sid), timeout=timeout, max_retries=max_retries)

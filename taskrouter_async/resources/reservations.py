@@ -469,7 +469,7 @@ class TaskReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskReservation]:
-        """The task reservations, across pages."""
+        """The task reservations, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations``)."""
         return self._list(
             LIST_TASK_RESERVATION,
             (workspace_sid, task_sid),
@@ -495,7 +495,10 @@ class TaskReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[TaskReservation]:
-        """The task reservations, a page at a time; ``page_url`` resumes at a page."""
+        """The task reservations, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_TASK_RESERVATION,
             (workspace_sid, task_sid),
@@ -518,7 +521,7 @@ class TaskReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskReservation:
-        """Fetch one task reservation."""
+        """Fetch one task reservation (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations/{Sid}``)."""
         return (
             await self._call(
                 FETCH_TASK_RESERVATION,
@@ -539,7 +542,10 @@ class TaskReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskReservation:
-        """Update a task reservation. With ``etag``, only if it is unchanged since (If-Match)."""
+        """Update a task reservation (``POST /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations/{Sid}``).
+
+        With ``etag``, only if it is unchanged since that ETag was read (If-Match); else PreconditionFailedError.
+        """
         return (
             await self._call(
                 UPDATE_TASK_RESERVATION,
@@ -591,7 +597,7 @@ class TaskReservationsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskReservation]:
-        """Fetch one task reservation."""
+        """Fetch one task reservation (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations/{Sid}``)."""
         return await self._call(
             FETCH_TASK_RESERVATION, (workspace_sid, task_sid, reservation_sid), timeout=timeout, max_retries=max_retries
         )
@@ -607,7 +613,7 @@ class TaskReservationsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskReservation]:
-        """Update a task reservation."""
+        """Update a task reservation (``POST /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations/{Sid}``)."""
         return await self._call(
             UPDATE_TASK_RESERVATION,
             (workspace_sid, task_sid, reservation_sid),
@@ -643,7 +649,7 @@ class WorkerReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[WorkerReservation]:
-        """The worker reservations, across pages."""
+        """The worker reservations, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations``)."""
         return self._list(
             LIST_WORKER_RESERVATION,
             (workspace_sid, worker_sid),
@@ -667,7 +673,10 @@ class WorkerReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[WorkerReservation]:
-        """The worker reservations, a page at a time; ``page_url`` resumes at a page."""
+        """The worker reservations, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_WORKER_RESERVATION,
             (workspace_sid, worker_sid),
@@ -689,7 +698,7 @@ class WorkerReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerReservation:
-        """Fetch one worker reservation."""
+        """Fetch one worker reservation (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations/{Sid}``)."""
         return (
             await self._call(
                 FETCH_WORKER_RESERVATION,
@@ -710,7 +719,10 @@ class WorkerReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerReservation:
-        """Update a worker reservation. With ``etag``, only if it is unchanged since (If-Match)."""
+        """Update a worker reservation (``POST /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations/{Sid}``).
+
+        With ``etag``, only if it is unchanged since that ETag was read (If-Match); else PreconditionFailedError.
+        """
         return (
             await self._call(
                 UPDATE_WORKER_RESERVATION,
@@ -762,7 +774,7 @@ class WorkerReservationsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkerReservation]:
-        """Fetch one worker reservation."""
+        """Fetch one worker reservation (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations/{Sid}``)."""
         return await self._call(
             FETCH_WORKER_RESERVATION,
             (workspace_sid, worker_sid, reservation_sid),
@@ -781,7 +793,7 @@ class WorkerReservationsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkerReservation]:
-        """Update a worker reservation."""
+        """Update a worker reservation (``POST /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations/{Sid}``)."""
         return await self._call(
             UPDATE_WORKER_RESERVATION,
             (workspace_sid, worker_sid, reservation_sid),

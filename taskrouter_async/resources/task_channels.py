@@ -178,7 +178,7 @@ class TaskChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskChannel:
-        """Fetch one task channel."""
+        """Fetch one task channel (``GET /v1/Workspaces/{WorkspaceSid}/TaskChannels/{Sid}``)."""
         return (
             await self._call(
                 FETCH_TASK_CHANNEL, (workspace_sid, task_channel_sid), timeout=timeout, max_retries=max_retries
@@ -194,7 +194,7 @@ class TaskChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskChannel:
-        """Update a task channel."""
+        """Update a task channel (``POST /v1/Workspaces/{WorkspaceSid}/TaskChannels/{Sid}``)."""
         return (
             await self._call(
                 UPDATE_TASK_CHANNEL, (workspace_sid, task_channel_sid), params, timeout=timeout, max_retries=max_retries
@@ -233,7 +233,7 @@ class TaskChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete a task channel."""
+        """Delete a task channel (``DELETE /v1/Workspaces/{WorkspaceSid}/TaskChannels/{Sid}``)."""
         await self._call(
             DELETE_TASK_CHANNEL, (workspace_sid, task_channel_sid), timeout=timeout, max_retries=max_retries
         )
@@ -247,7 +247,7 @@ class TaskChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskChannel]:
-        """The task channels, across pages."""
+        """The task channels, across pages (``GET /v1/Workspaces/{WorkspaceSid}/TaskChannels``)."""
         return self._list(
             LIST_TASK_CHANNEL,
             (workspace_sid,),
@@ -267,7 +267,10 @@ class TaskChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[TaskChannel]:
-        """The task channels, a page at a time; ``page_url`` resumes at a page."""
+        """The task channels, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/TaskChannels``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_TASK_CHANNEL,
             (workspace_sid,),
@@ -286,7 +289,7 @@ class TaskChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskChannel:
-        """Create a task channel."""
+        """Create a task channel (``POST /v1/Workspaces/{WorkspaceSid}/TaskChannels``)."""
         return (
             await self._call(CREATE_TASK_CHANNEL, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -306,7 +309,7 @@ class TaskChannelsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskChannel]:
-        """Fetch one task channel."""
+        """Fetch one task channel (``GET /v1/Workspaces/{WorkspaceSid}/TaskChannels/{Sid}``)."""
         return await self._call(
             FETCH_TASK_CHANNEL, (workspace_sid, task_channel_sid), timeout=timeout, max_retries=max_retries
         )
@@ -320,7 +323,7 @@ class TaskChannelsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskChannel]:
-        """Update a task channel."""
+        """Update a task channel (``POST /v1/Workspaces/{WorkspaceSid}/TaskChannels/{Sid}``)."""
         return await self._call(
             UPDATE_TASK_CHANNEL, (workspace_sid, task_channel_sid), params, timeout=timeout, max_retries=max_retries
         )
@@ -333,7 +336,7 @@ class TaskChannelsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[None]:
-        """Delete a task channel."""
+        """Delete a task channel (``DELETE /v1/Workspaces/{WorkspaceSid}/TaskChannels/{Sid}``)."""
         return await self._call(
             DELETE_TASK_CHANNEL, (workspace_sid, task_channel_sid), timeout=timeout, max_retries=max_retries
         )
@@ -346,5 +349,5 @@ class TaskChannelsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskChannel]:
-        """Create a task channel."""
+        """Create a task channel (``POST /v1/Workspaces/{WorkspaceSid}/TaskChannels``)."""
         return await self._call(CREATE_TASK_CHANNEL, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)

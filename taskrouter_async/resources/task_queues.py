@@ -562,7 +562,7 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueue:
-        """Fetch one task queue."""
+        """Fetch one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{Sid}``)."""
         return (
             await self._call(
                 FETCH_TASK_QUEUE, (workspace_sid, task_queue_sid), timeout=timeout, max_retries=max_retries
@@ -578,7 +578,7 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueue:
-        """Update a task queue."""
+        """Update a task queue (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues/{Sid}``)."""
         return (
             await self._call(
                 UPDATE_TASK_QUEUE, (workspace_sid, task_queue_sid), params, timeout=timeout, max_retries=max_retries
@@ -617,7 +617,7 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete a task queue."""
+        """Delete a task queue (``DELETE /v1/Workspaces/{WorkspaceSid}/TaskQueues/{Sid}``)."""
         await self._call(DELETE_TASK_QUEUE, (workspace_sid, task_queue_sid), timeout=timeout, max_retries=max_retries)
 
     def list(
@@ -633,7 +633,7 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskQueue]:
-        """The task queues, across pages."""
+        """The task queues, across pages (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues``)."""
         return self._list(
             LIST_TASK_QUEUE,
             (workspace_sid,),
@@ -662,7 +662,10 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[TaskQueue]:
-        """The task queues, a page at a time; ``page_url`` resumes at a page."""
+        """The task queues, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_TASK_QUEUE,
             (workspace_sid,),
@@ -686,7 +689,7 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueue:
-        """Create a task queue."""
+        """Create a task queue (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues``)."""
         return (
             await self._call(CREATE_TASK_QUEUE, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -699,13 +702,12 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueBulkRealTimeStatistics:
-        """Fetch a Task Queue Real Time Statistics in bulk for the array of TaskQueue SIDs, support upto 50 in a
-        request."""
+        """Fetch a Task Queue Real Time Statistics in bulk for the array of TaskQueue SIDs, support upto 50 in a request (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues/RealTimeStatistics``)."""
         return (
             await self._call(
                 CREATE_TASK_QUEUE_BULK_REAL_TIME_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "task_queue_sids": task_queue_sids,
                 },
                 timeout=timeout,
@@ -726,12 +728,12 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueCumulativeStatistics:
-        """The cumulative statistics (FetchTaskQueueCumulativeStatistics)."""
+        """Cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/CumulativeStatistics``)."""
         return (
             await self._call(
                 FETCH_TASK_QUEUE_CUMULATIVE_STATISTICS,
                 (workspace_sid, task_queue_sid),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -752,12 +754,12 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueRealTimeStatistics:
-        """The real time statistics (FetchTaskQueueRealTimeStatistics)."""
+        """Real-time statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/RealTimeStatistics``)."""
         return (
             await self._call(
                 FETCH_TASK_QUEUE_REAL_TIME_STATISTICS,
                 (workspace_sid, task_queue_sid),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -778,12 +780,12 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueStatistics:
-        """The statistics (FetchTaskQueueStatistics)."""
+        """Real-time and cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/Statistics``)."""
         return (
             await self._call(
                 FETCH_TASK_QUEUE_STATISTICS,
                 (workspace_sid, task_queue_sid),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -810,7 +812,7 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskQueuesStatistics]:
-        """The list statistics of every task queue (ListTaskQueuesStatistics)."""
+        """Real-time and cumulative statistics of every task queue, a list (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/Statistics``)."""
         return self._list(
             LIST_TASK_QUEUES_STATISTICS,
             (workspace_sid,),
@@ -843,7 +845,10 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[TaskQueuesStatistics]:
-        """The list statistics of every task queue (ListTaskQueuesStatistics), a page at a time; ``page_url`` resumes at a page."""
+        """Real-time and cumulative statistics of every task queue, a list (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/Statistics``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_TASK_QUEUES_STATISTICS,
             (workspace_sid,),
@@ -876,7 +881,7 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueue]:
-        """Fetch one task queue."""
+        """Fetch one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{Sid}``)."""
         return await self._call(
             FETCH_TASK_QUEUE, (workspace_sid, task_queue_sid), timeout=timeout, max_retries=max_retries
         )
@@ -890,7 +895,7 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueue]:
-        """Update a task queue."""
+        """Update a task queue (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues/{Sid}``)."""
         return await self._call(
             UPDATE_TASK_QUEUE, (workspace_sid, task_queue_sid), params, timeout=timeout, max_retries=max_retries
         )
@@ -903,7 +908,7 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[None]:
-        """Delete a task queue."""
+        """Delete a task queue (``DELETE /v1/Workspaces/{WorkspaceSid}/TaskQueues/{Sid}``)."""
         return await self._call(
             DELETE_TASK_QUEUE, (workspace_sid, task_queue_sid), timeout=timeout, max_retries=max_retries
         )
@@ -916,7 +921,7 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueue]:
-        """Create a task queue."""
+        """Create a task queue (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues``)."""
         return await self._call(CREATE_TASK_QUEUE, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
 
     async def bulk_real_time_statistics(
@@ -927,12 +932,11 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueueBulkRealTimeStatistics]:
-        """Fetch a Task Queue Real Time Statistics in bulk for the array of TaskQueue SIDs, support upto 50 in a
-        request."""
+        """Fetch a Task Queue Real Time Statistics in bulk for the array of TaskQueue SIDs, support upto 50 in a request (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues/RealTimeStatistics``)."""
         return await self._call(
             CREATE_TASK_QUEUE_BULK_REAL_TIME_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "task_queue_sids": task_queue_sids,
             },
             timeout=timeout,
@@ -952,11 +956,11 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueueCumulativeStatistics]:
-        """The cumulative statistics (FetchTaskQueueCumulativeStatistics)."""
+        """Cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/CumulativeStatistics``)."""
         return await self._call(
             FETCH_TASK_QUEUE_CUMULATIVE_STATISTICS,
             (workspace_sid, task_queue_sid),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -976,11 +980,11 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueueRealTimeStatistics]:
-        """The real time statistics (FetchTaskQueueRealTimeStatistics)."""
+        """Real-time statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/RealTimeStatistics``)."""
         return await self._call(
             FETCH_TASK_QUEUE_REAL_TIME_STATISTICS,
             (workspace_sid, task_queue_sid),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,
@@ -1000,11 +1004,11 @@ class TaskQueuesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[TaskQueueStatistics]:
-        """The statistics (FetchTaskQueueStatistics)."""
+        """Real-time and cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/Statistics``)."""
         return await self._call(
             FETCH_TASK_QUEUE_STATISTICS,
             (workspace_sid, task_queue_sid),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,

@@ -323,7 +323,7 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Task:
-        """Fetch one task."""
+        """Fetch one task (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{Sid}``)."""
         return (
             await self._call(FETCH_TASK, (workspace_sid, task_sid), timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -338,7 +338,10 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Task:
-        """Update a task. With ``etag``, only if it is unchanged since (If-Match)."""
+        """Update a task (``POST /v1/Workspaces/{WorkspaceSid}/Tasks/{Sid}``).
+
+        With ``etag``, only if it is unchanged since that ETag was read (If-Match); else PreconditionFailedError.
+        """
         return (
             await self._call(
                 UPDATE_TASK, (workspace_sid, task_sid), params, etag=etag, timeout=timeout, max_retries=max_retries
@@ -378,7 +381,10 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete a task. With ``etag``, only if it is unchanged since (If-Match)."""
+        """Delete a task (``DELETE /v1/Workspaces/{WorkspaceSid}/Tasks/{Sid}``).
+
+        With ``etag``, only if it is unchanged since that ETag was read (If-Match); else PreconditionFailedError.
+        """
         await self._call(DELETE_TASK, (workspace_sid, task_sid), etag=etag, timeout=timeout, max_retries=max_retries)
 
     def list(
@@ -400,7 +406,7 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Task]:
-        """The tasks, across pages."""
+        """The tasks, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Tasks``)."""
         return self._list(
             LIST_TASK,
             (workspace_sid,),
@@ -441,7 +447,10 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[Task]:
-        """The tasks, a page at a time; ``page_url`` resumes at a page."""
+        """The tasks, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Tasks``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_TASK,
             (workspace_sid,),
@@ -471,7 +480,7 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Task:
-        """Create a task."""
+        """Create a task (``POST /v1/Workspaces/{WorkspaceSid}/Tasks``)."""
         return (
             await self._call(CREATE_TASK, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -491,7 +500,7 @@ class TasksWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Task]:
-        """Fetch one task."""
+        """Fetch one task (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{Sid}``)."""
         return await self._call(FETCH_TASK, (workspace_sid, task_sid), timeout=timeout, max_retries=max_retries)
 
     async def update(
@@ -504,7 +513,7 @@ class TasksWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Task]:
-        """Update a task."""
+        """Update a task (``POST /v1/Workspaces/{WorkspaceSid}/Tasks/{Sid}``)."""
         return await self._call(
             UPDATE_TASK, (workspace_sid, task_sid), params, etag=etag, timeout=timeout, max_retries=max_retries
         )
@@ -518,7 +527,7 @@ class TasksWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[None]:
-        """Delete a task."""
+        """Delete a task (``DELETE /v1/Workspaces/{WorkspaceSid}/Tasks/{Sid}``)."""
         return await self._call(
             DELETE_TASK, (workspace_sid, task_sid), etag=etag, timeout=timeout, max_retries=max_retries
         )
@@ -531,5 +540,5 @@ class TasksWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Task]:
-        """Create a task."""
+        """Create a task (``POST /v1/Workspaces/{WorkspaceSid}/Tasks``)."""
         return await self._call(CREATE_TASK, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)

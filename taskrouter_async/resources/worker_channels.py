@@ -155,7 +155,7 @@ class WorkerChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[WorkerChannel]:
-        """The worker channels, across pages."""
+        """The worker channels, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Channels``)."""
         return self._list(
             LIST_WORKER_CHANNEL,
             (workspace_sid, worker_sid),
@@ -176,7 +176,10 @@ class WorkerChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[WorkerChannel]:
-        """The worker channels, a page at a time; ``page_url`` resumes at a page."""
+        """The worker channels, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Channels``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_WORKER_CHANNEL,
             (workspace_sid, worker_sid),
@@ -196,7 +199,7 @@ class WorkerChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerChannel:
-        """Fetch one worker channel."""
+        """Fetch one worker channel (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Channels/{Sid}``)."""
         return (
             await self._call(
                 FETCH_WORKER_CHANNEL,
@@ -216,7 +219,7 @@ class WorkerChannels(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerChannel:
-        """Update a worker channel."""
+        """Update a worker channel (``POST /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Channels/{Sid}``)."""
         return (
             await self._call(
                 UPDATE_WORKER_CHANNEL,
@@ -267,7 +270,7 @@ class WorkerChannelsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkerChannel]:
-        """Fetch one worker channel."""
+        """Fetch one worker channel (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Channels/{Sid}``)."""
         return await self._call(
             FETCH_WORKER_CHANNEL,
             (workspace_sid, worker_sid, worker_channel_sid),
@@ -285,7 +288,7 @@ class WorkerChannelsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkerChannel]:
-        """Update a worker channel."""
+        """Update a worker channel (``POST /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Channels/{Sid}``)."""
         return await self._call(
             UPDATE_WORKER_CHANNEL,
             (workspace_sid, worker_sid, worker_channel_sid),

@@ -421,7 +421,7 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Worker]:
-        """The workers, across pages."""
+        """The workers, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers``)."""
         return self._list(
             LIST_WORKER,
             (workspace_sid,),
@@ -458,7 +458,10 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[Worker]:
-        """The workers, a page at a time; ``page_url`` resumes at a page."""
+        """The workers, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Workers``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_WORKER,
             (workspace_sid,),
@@ -486,7 +489,7 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Worker:
-        """Create a worker."""
+        """Create a worker (``POST /v1/Workspaces/{WorkspaceSid}/Workers``)."""
         return (
             await self._call(CREATE_WORKER, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -499,7 +502,7 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Worker:
-        """Fetch one worker."""
+        """Fetch one worker (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{Sid}``)."""
         return (
             await self._call(FETCH_WORKER, (workspace_sid, worker_sid), timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -514,7 +517,10 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Worker:
-        """Update a worker. With ``etag``, only if it is unchanged since (If-Match)."""
+        """Update a worker (``POST /v1/Workspaces/{WorkspaceSid}/Workers/{Sid}``).
+
+        With ``etag``, only if it is unchanged since that ETag was read (If-Match); else PreconditionFailedError.
+        """
         return (
             await self._call(
                 UPDATE_WORKER, (workspace_sid, worker_sid), params, etag=etag, timeout=timeout, max_retries=max_retries
@@ -554,7 +560,10 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete a worker. With ``etag``, only if it is unchanged since (If-Match)."""
+        """Delete a worker (``DELETE /v1/Workspaces/{WorkspaceSid}/Workers/{Sid}``).
+
+        With ``etag``, only if it is unchanged since that ETag was read (If-Match); else PreconditionFailedError.
+        """
         await self._call(
             DELETE_WORKER, (workspace_sid, worker_sid), etag=etag, timeout=timeout, max_retries=max_retries
         )
@@ -571,12 +580,12 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerInstanceStatistics:
-        """The statistics (FetchWorkerInstanceStatistics)."""
+        """Real-time and cumulative statistics of one worker (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Statistics``)."""
         return (
             await self._call(
                 FETCH_WORKER_INSTANCE_STATISTICS,
                 (workspace_sid, worker_sid),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -601,12 +610,12 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerStatistics:
-        """The statistics (FetchWorkerStatistics)."""
+        """Real-time and cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/Statistics``)."""
         return (
             await self._call(
                 FETCH_WORKER_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -631,12 +640,12 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkersCumulativeStatistics:
-        """The cumulative statistics (FetchWorkersCumulativeStatistics)."""
+        """Cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/CumulativeStatistics``)."""
         return (
             await self._call(
                 FETCH_WORKERS_CUMULATIVE_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -655,12 +664,12 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkersRealTimeStatistics:
-        """The real time statistics (FetchWorkersRealTimeStatistics)."""
+        """Real-time statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/RealTimeStatistics``)."""
         return (
             await self._call(
                 FETCH_WORKERS_REAL_TIME_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -683,7 +692,7 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Worker]:
-        """Create a worker."""
+        """Create a worker (``POST /v1/Workspaces/{WorkspaceSid}/Workers``)."""
         return await self._call(CREATE_WORKER, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
 
     async def fetch(
@@ -694,7 +703,7 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Worker]:
-        """Fetch one worker."""
+        """Fetch one worker (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{Sid}``)."""
         return await self._call(FETCH_WORKER, (workspace_sid, worker_sid), timeout=timeout, max_retries=max_retries)
 
     async def update(
@@ -707,7 +716,7 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Worker]:
-        """Update a worker."""
+        """Update a worker (``POST /v1/Workspaces/{WorkspaceSid}/Workers/{Sid}``)."""
         return await self._call(
             UPDATE_WORKER, (workspace_sid, worker_sid), params, etag=etag, timeout=timeout, max_retries=max_retries
         )
@@ -721,7 +730,7 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[None]:
-        """Delete a worker."""
+        """Delete a worker (``DELETE /v1/Workspaces/{WorkspaceSid}/Workers/{Sid}``)."""
         return await self._call(
             DELETE_WORKER, (workspace_sid, worker_sid), etag=etag, timeout=timeout, max_retries=max_retries
         )
@@ -738,11 +747,11 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkerInstanceStatistics]:
-        """The statistics (FetchWorkerInstanceStatistics)."""
+        """Real-time and cumulative statistics of one worker (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Statistics``)."""
         return await self._call(
             FETCH_WORKER_INSTANCE_STATISTICS,
             (workspace_sid, worker_sid),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,
@@ -766,11 +775,11 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkerStatistics]:
-        """The statistics (FetchWorkerStatistics)."""
+        """Real-time and cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/Statistics``)."""
         return await self._call(
             FETCH_WORKER_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,
@@ -794,11 +803,11 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkersCumulativeStatistics]:
-        """The cumulative statistics (FetchWorkersCumulativeStatistics)."""
+        """Cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/CumulativeStatistics``)."""
         return await self._call(
             FETCH_WORKERS_CUMULATIVE_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -816,11 +825,11 @@ class WorkersWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkersRealTimeStatistics]:
-        """The real time statistics (FetchWorkersRealTimeStatistics)."""
+        """Real-time statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/RealTimeStatistics``)."""
         return await self._call(
             FETCH_WORKERS_REAL_TIME_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,

@@ -414,7 +414,7 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Workflow:
-        """Fetch one workflow."""
+        """Fetch one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{Sid}``)."""
         return (
             await self._call(FETCH_WORKFLOW, (workspace_sid, workflow_sid), timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -428,7 +428,7 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Workflow:
-        """Update a workflow."""
+        """Update a workflow (``POST /v1/Workspaces/{WorkspaceSid}/Workflows/{Sid}``)."""
         return (
             await self._call(
                 UPDATE_WORKFLOW, (workspace_sid, workflow_sid), params, timeout=timeout, max_retries=max_retries
@@ -467,7 +467,7 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> None:
-        """Delete a workflow."""
+        """Delete a workflow (``DELETE /v1/Workspaces/{WorkspaceSid}/Workflows/{Sid}``)."""
         await self._call(DELETE_WORKFLOW, (workspace_sid, workflow_sid), timeout=timeout, max_retries=max_retries)
 
     def list(
@@ -480,7 +480,7 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Workflow]:
-        """The workflows, across pages."""
+        """The workflows, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workflows``)."""
         return self._list(
             LIST_WORKFLOW,
             (workspace_sid,),
@@ -503,7 +503,10 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[Workflow]:
-        """The workflows, a page at a time; ``page_url`` resumes at a page."""
+        """The workflows, a page at a time (``GET /v1/Workspaces/{WorkspaceSid}/Workflows``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_WORKFLOW,
             (workspace_sid,),
@@ -524,7 +527,7 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Workflow:
-        """Create a workflow."""
+        """Create a workflow (``POST /v1/Workspaces/{WorkspaceSid}/Workflows``)."""
         return (
             await self._call(CREATE_WORKFLOW, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -542,12 +545,12 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkflowCumulativeStatistics:
-        """The cumulative statistics (FetchWorkflowCumulativeStatistics)."""
+        """Cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/CumulativeStatistics``)."""
         return (
             await self._call(
                 FETCH_WORKFLOW_CUMULATIVE_STATISTICS,
                 (workspace_sid, workflow_sid),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -568,12 +571,12 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkflowRealTimeStatistics:
-        """The real time statistics (FetchWorkflowRealTimeStatistics)."""
+        """Real-time statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/RealTimeStatistics``)."""
         return (
             await self._call(
                 FETCH_WORKFLOW_REAL_TIME_STATISTICS,
                 (workspace_sid, workflow_sid),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -594,12 +597,12 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkflowStatistics:
-        """The statistics (FetchWorkflowStatistics)."""
+        """Real-time and cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/Statistics``)."""
         return (
             await self._call(
                 FETCH_WORKFLOW_STATISTICS,
                 (workspace_sid, workflow_sid),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -626,7 +629,7 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Workflow]:
-        """Fetch one workflow."""
+        """Fetch one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{Sid}``)."""
         return await self._call(FETCH_WORKFLOW, (workspace_sid, workflow_sid), timeout=timeout, max_retries=max_retries)
 
     async def update(
@@ -638,7 +641,7 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Workflow]:
-        """Update a workflow."""
+        """Update a workflow (``POST /v1/Workspaces/{WorkspaceSid}/Workflows/{Sid}``)."""
         return await self._call(
             UPDATE_WORKFLOW, (workspace_sid, workflow_sid), params, timeout=timeout, max_retries=max_retries
         )
@@ -651,7 +654,7 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[None]:
-        """Delete a workflow."""
+        """Delete a workflow (``DELETE /v1/Workspaces/{WorkspaceSid}/Workflows/{Sid}``)."""
         return await self._call(
             DELETE_WORKFLOW, (workspace_sid, workflow_sid), timeout=timeout, max_retries=max_retries
         )
@@ -664,7 +667,7 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Workflow]:
-        """Create a workflow."""
+        """Create a workflow (``POST /v1/Workspaces/{WorkspaceSid}/Workflows``)."""
         return await self._call(CREATE_WORKFLOW, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
 
     async def cumulative_statistics(
@@ -680,11 +683,11 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkflowCumulativeStatistics]:
-        """The cumulative statistics (FetchWorkflowCumulativeStatistics)."""
+        """Cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/CumulativeStatistics``)."""
         return await self._call(
             FETCH_WORKFLOW_CUMULATIVE_STATISTICS,
             (workspace_sid, workflow_sid),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -704,11 +707,11 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkflowRealTimeStatistics]:
-        """The real time statistics (FetchWorkflowRealTimeStatistics)."""
+        """Real-time statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/RealTimeStatistics``)."""
         return await self._call(
             FETCH_WORKFLOW_REAL_TIME_STATISTICS,
             (workspace_sid, workflow_sid),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,
@@ -728,11 +731,11 @@ class WorkflowsWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkflowStatistics]:
-        """The statistics (FetchWorkflowStatistics)."""
+        """Real-time and cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/Statistics``)."""
         return await self._call(
             FETCH_WORKFLOW_STATISTICS,
             (workspace_sid, workflow_sid),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,

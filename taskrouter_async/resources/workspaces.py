@@ -463,7 +463,7 @@ class Workspaces(Resource):
     async def fetch(
         self, workspace_sid: str, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> Workspace:
-        """Fetch one workspace."""
+        """Fetch one workspace (``GET /v1/Workspaces/{Sid}``)."""
         return (await self._call(FETCH_WORKSPACE, (workspace_sid,), timeout=timeout, max_retries=max_retries)).parse()
 
     async def update(
@@ -474,7 +474,7 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> Workspace:
-        """Update a workspace."""
+        """Update a workspace (``POST /v1/Workspaces/{Sid}``)."""
         return (
             await self._call(UPDATE_WORKSPACE, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
         ).parse()
@@ -482,7 +482,7 @@ class Workspaces(Resource):
     async def delete(
         self, workspace_sid: str, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> None:
-        """Delete a workspace."""
+        """Delete a workspace (``DELETE /v1/Workspaces/{Sid}``)."""
         await self._call(DELETE_WORKSPACE, (workspace_sid,), timeout=timeout, max_retries=max_retries)
 
     def list(
@@ -494,7 +494,7 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Workspace]:
-        """The workspaces, across pages."""
+        """The workspaces, across pages (``GET /v1/Workspaces``)."""
         return self._list(
             LIST_WORKSPACE,
             (),
@@ -516,7 +516,10 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> PageIterator[Workspace]:
-        """The workspaces, a page at a time; ``page_url`` resumes at a page."""
+        """The workspaces, a page at a time (``GET /v1/Workspaces``).
+
+        ``page_url`` resumes at a page: a page's ``next_page_url`` (the filters are then in it).
+        """
         return self._pages(
             LIST_WORKSPACE,
             (),
@@ -532,7 +535,7 @@ class Workspaces(Resource):
     async def create(
         self, params: WorkspaceCreate, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> Workspace:
-        """Create a workspace."""
+        """Create a workspace (``POST /v1/Workspaces``)."""
         return (await self._call(CREATE_WORKSPACE, (), params, timeout=timeout, max_retries=max_retries)).parse()
 
     async def cumulative_statistics(
@@ -547,12 +550,12 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkspaceCumulativeStatistics:
-        """The cumulative statistics (FetchWorkspaceCumulativeStatistics)."""
+        """Cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/CumulativeStatistics``)."""
         return (
             await self._call(
                 FETCH_WORKSPACE_CUMULATIVE_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "end_date": end_date,
                     "minutes": minutes,
                     "start_date": start_date,
@@ -572,12 +575,12 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkspaceRealTimeStatistics:
-        """The real time statistics (FetchWorkspaceRealTimeStatistics)."""
+        """Real-time statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/RealTimeStatistics``)."""
         return (
             await self._call(
                 FETCH_WORKSPACE_REAL_TIME_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "task_channel": task_channel,
                 },
                 timeout=timeout,
@@ -597,12 +600,12 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkspaceStatistics:
-        """The statistics (FetchWorkspaceStatistics)."""
+        """Real-time and cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/Statistics``)."""
         return (
             await self._call(
                 FETCH_WORKSPACE_STATISTICS,
                 (workspace_sid,),
-                query={
+                arguments={
                     "minutes": minutes,
                     "start_date": start_date,
                     "end_date": end_date,
@@ -624,7 +627,7 @@ class WorkspacesWithRawResponse:
     async def fetch(
         self, workspace_sid: str, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> RawResponse[Workspace]:
-        """Fetch one workspace."""
+        """Fetch one workspace (``GET /v1/Workspaces/{Sid}``)."""
         return await self._call(FETCH_WORKSPACE, (workspace_sid,), timeout=timeout, max_retries=max_retries)
 
     async def update(
@@ -635,19 +638,19 @@ class WorkspacesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[Workspace]:
-        """Update a workspace."""
+        """Update a workspace (``POST /v1/Workspaces/{Sid}``)."""
         return await self._call(UPDATE_WORKSPACE, (workspace_sid,), params, timeout=timeout, max_retries=max_retries)
 
     async def delete(
         self, workspace_sid: str, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> RawResponse[None]:
-        """Delete a workspace."""
+        """Delete a workspace (``DELETE /v1/Workspaces/{Sid}``)."""
         return await self._call(DELETE_WORKSPACE, (workspace_sid,), timeout=timeout, max_retries=max_retries)
 
     async def create(
         self, params: WorkspaceCreate, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
     ) -> RawResponse[Workspace]:
-        """Create a workspace."""
+        """Create a workspace (``POST /v1/Workspaces``)."""
         return await self._call(CREATE_WORKSPACE, (), params, timeout=timeout, max_retries=max_retries)
 
     async def cumulative_statistics(
@@ -662,11 +665,11 @@ class WorkspacesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkspaceCumulativeStatistics]:
-        """The cumulative statistics (FetchWorkspaceCumulativeStatistics)."""
+        """Cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/CumulativeStatistics``)."""
         return await self._call(
             FETCH_WORKSPACE_CUMULATIVE_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "end_date": end_date,
                 "minutes": minutes,
                 "start_date": start_date,
@@ -685,11 +688,11 @@ class WorkspacesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkspaceRealTimeStatistics]:
-        """The real time statistics (FetchWorkspaceRealTimeStatistics)."""
+        """Real-time statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/RealTimeStatistics``)."""
         return await self._call(
             FETCH_WORKSPACE_REAL_TIME_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "task_channel": task_channel,
             },
             timeout=timeout,
@@ -708,11 +711,11 @@ class WorkspacesWithRawResponse:
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> RawResponse[WorkspaceStatistics]:
-        """The statistics (FetchWorkspaceStatistics)."""
+        """Real-time and cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/Statistics``)."""
         return await self._call(
             FETCH_WORKSPACE_STATISTICS,
             (workspace_sid,),
-            query={
+            arguments={
                 "minutes": minutes,
                 "start_date": start_date,
                 "end_date": end_date,
