@@ -10,7 +10,7 @@ answers at once, so the figures are the client's own work.
 1. Overhead per request when the budget is not binding: ``N`` fetches offered at 500/s under a
    budget of 1,000/s, with no limit, the in-process budget and the Redis budget, on asyncio and
    trio: the median latency of a call and the CPU time per call (``process_time``: every thread,
-   so Redis's worker threads and ``limits``' expiry thread count too). The three run one after
+   so Redis's worker threads count too). The three run one after
    another in a rotating order, ``--repeats`` times; medians of the runs are shown.
 2. Achieved rate when the budget is binding: 10 tasks per process fetching for ``--seconds`` under
    a budget of 50/s, 1 process (memory and Redis) and 4 processes (Redis), each process in its own
@@ -199,13 +199,19 @@ def _overheads(n: int, repeats: int, redis_url: str, backend: str) -> list[tuple
     ]
 
 
+def _version() -> str:
+    from taskrouter_async import __version__
+
+    return __version__
+
+
 def _report(n: int, repeats: int, seconds: float, redis_url: str) -> str:
     lines = [
         f"Command: `python -m benchmarks.ratelimit --n {n} --repeats {repeats} --seconds {seconds:g}`.",
         "",
         f"Python {platform.python_version()} on {platform.system()} {platform.release()}, "
         f"{len(os.sched_getaffinity(0))} cores (shared with other work while measured); "
-        f"taskrouter-async {metadata.version('taskrouter-async')}, limits {metadata.version('limits')}, "
+        f"taskrouter-async {_version()}, "
         f"redis-py {metadata.version('redis')}, {_redis_version()}.",
         "",
         "### Overhead per request, budget not binding",

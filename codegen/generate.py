@@ -154,8 +154,25 @@ class Generator:
         name = ref.rsplit("/", 1)[1]
         return doc(self.schemas[name].get("description")) or f"A ``{self.o['enums'][name]}`` value."
 
-    def form_field(self, operation: str, wire: str, schema: dict[str, Any]) -> Field:
+    def form_field(self, operation: str, wire: str, schema: dict[str, Any], *, required: bool = False) -> Field:
+        """A params field, declared as ``attrs.field(...)`` in the class body (mypy's attrs plugin reads only
+        that: a converter's argument types ``__init__``); a ``required`` one (the spec's ``required``) has
+        no default and refuses ``None``."""
         name, description = snake(wire), self.described(schema)
+        python, validator, converter = self.form_kind(operation, wire, schema)
+        options = [] if required else ["default=None"]
+        if converter:
+            options.append(f"converter={converter}")
+        validators = (["present"] if required else []) + ([validator] if validator else [])
+        if validators:
+            options.append(f"validator={validators[0] if len(validators) == 1 else '[' + ', '.join(validators) + ']'}")
+        if self.o["fields"].get(wire) == "secret":
+            options.append("repr=False")
+        python = python if required else f"{python} | None"
+        return Field(name, wire, python, description, f"attrs.field({', '.join(options)})")
+
+    def form_kind(self, operation: str, wire: str, schema: dict[str, Any]) -> tuple[str, str, str]:
+        """A form field's type (without ``None``), validator and converter (names in ``_fields`` or generated)."""
         kind = self.o["fields"].get(wire, "")
         prefix = self.sid_prefix(wire, schema)
         if kind.startswith("enum:") or "$ref" in schema or schema.get("format") == "http-method":
@@ -165,55 +182,31 @@ class Generator:
                 else ("HttpMethod" if "enum" in schema else self.enum_class(schema["$ref"]))
             )
             self.enums.setdefault(cls, {})
-            return Field(
-                name,
-                wire,
-                f"{cls} | None",
-                description,
-                f"attrs.field(default=None, converter={self.converter(cls, False)})",
-            )
+            return cls, "", self.converter(cls, False)
         if schema.get("type") == "array":
             items = schema["items"]
             if "$ref" in items:
                 cls = self.enum_class(items["$ref"])
-                return Field(
-                    name,
-                    wire,
-                    f"tuple[{cls}, ...] | None",
-                    description,
-                    f"attrs.field(default=None, converter={self.converter(cls, True)})",
-                )
-            return Field(
-                name,
-                wire,
-                "tuple[str, ...] | None",
-                description,
-                "attrs.field(default=None, converter=text_list, validator=check_text_items)",
-            )
+                return f"tuple[{cls}, ...]", "", self.converter(cls, True)
+            return "tuple[str, ...]", "text_items", "text_list"
         if kind == "json":
-            return Field(name, wire, "str | None", description, "attrs.field(default=None, converter=json_text)")
+            return "str", "", "json_text"
         if kind == "bool_text":
-            return Field(
-                name,
-                wire,
-                "str | None",
-                description,
-                "attrs.field(default=None, converter=flag_or_text, validator=check_text)",
-            )
+            return "str", "text", "flag_or_text"
         if kind == "secret":
-            return Field(name, wire, "str | None", description, "text_field(secret=True)")
+            return "str", "text", ""
         if kind == "flag" or schema.get("type") == "boolean":
-            return Field(name, wire, "bool | None", description, "flag_field()")
+            return "bool", "flag", ""
         if schema.get("type") == "integer":
             low, high = self.range_of(operation, wire)
-            return Field(name, wire, "int | None", description, f"int_field({low}, {high})")
+            return "int", f"integer({low}, {high})", ""
         if prefix:
-            return Field(name, wire, "str | None", description, f'sid_field("{prefix}")')
+            return "str", f'sid("{prefix}")', ""
         if schema.get("format") == "uri":
-            return Field(name, wire, "str | None", description, "uri_field()")
+            return "str", "uri", ""
         if schema.get("format") == "date-time":
-            return Field(name, wire, "datetime | None", description, "datetime_field()")
-        return Field(name, wire, "str | None", description, "text_field()")
+            return "datetime", "aware_datetime", ""
+        return "str", "text", ""
 
     def query_field(self, operation: str, param: dict[str, Any]) -> Field:
         wire, schema = param["name"], param["schema"]
@@ -297,7 +290,10 @@ class Generator:
     def params(self, operation: str, cls: str) -> Klass:
         op = self.operation(operation)
         content = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]
-        fields = [self.form_field(operation, wire, schema) for wire, schema in content.items()]
+        required = set(op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"].get("required", ()))
+        fields = [
+            self.form_field(operation, wire, schema, required=wire in required) for wire, schema in content.items()
+        ]
         verb = "Create" if operation.startswith("Create") else "Update"
         what = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.removesuffix(verb)).lower()
         text = (

@@ -1,9 +1,9 @@
 """Accept the task reservations listed in a CSV file, 20 requests at a time, and report the ones that failed.
 
 The CSV has a header row and the columns ``workspace_sid``, ``task_sid``, ``reservation_sid`` and,
-optionally, ``etag`` (from an earlier fetch: the accept then applies only if the reservation has not
-changed since). With credentials in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and
-TWILIO_TASKROUTER_BASE_URL to use another server, such as ``taskrouter-async fake-server``):
+optionally, ``etag`` (the ETag an earlier fetch returned, quotes and all, sent exactly as written: the
+accept then applies only if the reservation has not changed since). With credentials in TWILIO_ACCOUNT_SID
+and TWILIO_AUTH_TOKEN (and TWILIO_TASKROUTER_BASE_URL to use another server, such as ``taskrouter-async fake-server``):
 
     python examples/bulk_accept_csv.py reservations.csv
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 import anyio
 import attrs
@@ -193,6 +193,14 @@ class BulkRun(Generic[R, U]):
         self._task_group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[_Message[R, U]] | None = None
         self._results: _Results[R, U] | None = None
+
+    def __aiter__(self) -> NoReturn:
+        """``async for`` straight over the run: a TypeError that shows the ``async with`` it needs."""
+        raise TypeError(
+            "update_many() gives a context manager, not an iterator: it stops its requests when the block ends. "
+            "Use: async with client.task_reservations.update_many(items) as results: "
+            "async for result in results: ..."
+        )
 
     @property
     def progress(self) -> BulkProgress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import math
 import os
 import platform
 import re
@@ -14,6 +15,7 @@ import httpx
 
 from . import resources
 from ._engines import ENGINES, EngineName, open_engine
+from ._engines.proxy import environment_proxy
 from ._errors import ValidationError
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
 from ._pipeline import Pipeline, Settings
@@ -51,6 +53,45 @@ class AsyncTaskRouter:
     TWILIO_API_KEY / TWILIO_API_SECRET. One client is meant to be shared by a whole process.
     ``engine="aiohttp"`` (the ``[aiohttp]`` extra, asyncio only) is the faster engine for
     concurrent work; the default ``"httpx"`` engine runs on asyncio and trio.
+
+    Args:
+        account_sid: The account's SID (``AC…``), for HTTP Basic auth with ``auth_token``;
+            defaults to ``TWILIO_ACCOUNT_SID``. With an API key, the account it belongs to.
+        auth_token: The account's auth token; defaults to ``TWILIO_AUTH_TOKEN``. Never shown in
+            a repr, a log line or an exception.
+        api_key: An API key's SID (``SK…``), used instead of the auth token; defaults to
+            ``TWILIO_API_KEY``.
+        api_secret: That API key's secret; defaults to ``TWILIO_API_SECRET``.
+        region: Twilio's region (``ie1``, ``au1``…): the host becomes
+            ``taskrouter[.{edge}].{region}.twilio.com``; defaults to ``TWILIO_REGION``.
+        edge: Twilio's edge location (``dublin``, ``sydney``…), with ``region``; defaults to
+            ``TWILIO_EDGE``.
+        base_url: Any other host: a proxy, a test server, the fake. Plain ``http`` only to a
+            loopback host unless ``allow_insecure_http``; defaults to ``TWILIO_TASKROUTER_BASE_URL``
+            when neither it nor ``region``/``edge`` is given.
+        timeout: Seconds, or an ``httpx.Timeout`` per phase; every attempt also has a deadline
+            that covers it whole (see the Timeouts page).
+        max_retries: Retries after the first attempt, for failures that are safe to repeat
+            (429s and failures before sending; for GETs and If-Match updates also 5xx and lost
+            answers); 0 turns retries off.
+        max_retry_after: The longest ``Retry-After`` the client waits for, in seconds; a longer
+            one raises ``RateLimitError`` at once.
+        limits: An ``httpx.Limits``: at most ``max_connections`` connections, on every engine.
+        engine: The HTTP engine that carries the bytes (``"httpx"``, ``"aiohttp"``…); every
+            engine runs the same pipeline. See the HTTP engines page.
+        trust_env: Use the proxy that ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for
+            the base URL, unless ``NO_PROXY`` excludes it; ``False`` ignores the environment.
+        http_client: Your own ``httpx.AsyncClient`` to send through (its hooks, auth, mounts and
+            proxies apply); the client does not close it. httpx engine.
+        transport: An httpx transport to send through instead (a mock, ``httpx.ASGITransport``);
+            httpx engine, not with ``http_client``.
+        allow_insecure_http: Allow a plain ``http`` ``base_url`` on a host that is not loopback.
+        rate_limit: A ``RateLimit`` request budget every attempt waits for, in this process or
+            shared through Redis (see the Rate limiting page).
+
+    Raises:
+        ValidationError: No credentials, a malformed SID, a plain-http ``base_url`` to a remote
+            host, or another bad argument; raised before any network I/O.
     """
 
     def __init__(
@@ -93,13 +134,14 @@ class AsyncTaskRouter:
             timeout=checked_timeout(timeout),
             max_retries=checked_max_retries(max_retries),
             max_retry_after=checked_max_retry_after(max_retry_after),
-            rate_limiter=_rate_limiter(rate_limit),
+            rate_limiter=_rate_limiter(rate_limit, username),
         )
+        builds_engine = http_client is None and transport is None
         engine_ = open_engine(
             engine_name,
             origin=_origin(url),
-            limits=limits,
-            proxy=_proxy_for(url) if trust_env else None,
+            limits=_checked_limits(limits),
+            proxy=environment_proxy(url) if trust_env and builds_engine else None,
             trust_env=trust_env,
             http_client=http_client,
             transport=transport,
@@ -340,23 +382,33 @@ def _origin(base_url: str) -> str:
     return str(httpx.URL(base_url).copy_with(raw_path=b"")).rstrip("/")
 
 
-def _proxy_for(base_url: str) -> str | None:
-    """The proxy the environment names for the base URL (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
+def _checked_limits(limits: httpx.Limits) -> httpx.Limits:
+    """One meaning on every engine: ``max_connections`` is a positive whole number, or ``None`` for no limit.
 
-    Read with the standard library's own rules, once per client: every request goes to one origin.
+    (aiohttp reads 0 as "no limit", httpcore as "no connection ever", so 0 is refused rather than guessed.)
     """
-    import urllib.request  # heavy to import (email, http.client): only once a client is made
+    if not isinstance(limits, httpx.Limits):
+        raise ValidationError(f"limits must be an httpx.Limits, got {type(limits).__name__}")
+    total, keepalive, expiry = limits.max_connections, limits.max_keepalive_connections, limits.keepalive_expiry
+    if total is not None and not (_is_whole(total) and total >= 1):
+        raise ValidationError(f"max_connections must be a positive whole number, or None for no limit, got {total!r}")
+    if keepalive is not None and not (_is_whole(keepalive) and keepalive >= 0):
+        raise ValidationError(
+            f"max_keepalive_connections must be a whole number, 0 or more, or None for no limit, got {keepalive!r}"
+        )
+    valid_expiry = isinstance(expiry, (int, float)) and not isinstance(expiry, bool) and math.isfinite(expiry)
+    if expiry is not None and not (valid_expiry and expiry >= 0):
+        raise ValidationError(f"keepalive_expiry must be a number of seconds, 0 or more, or None, got {expiry!r}")
+    return limits
 
-    url = httpx.URL(base_url)
-    if urllib.request.proxy_bypass(url.host):
-        return None
-    proxies = urllib.request.getproxies_environment()
-    return proxies.get(url.scheme) or proxies.get("all") or None
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _rate_limiter(rate_limit: RateLimit | None) -> RateLimiter | None:
+def _rate_limiter(rate_limit: RateLimit | None, account: str) -> RateLimiter | None:
     if rate_limit is None:
         return None
     if not isinstance(rate_limit, RateLimit):
         raise ValidationError(f"rate_limit must be a RateLimit or None, got {type(rate_limit).__name__}")
-    return RateLimiter(rate_limit)
+    return RateLimiter(rate_limit, account)

@@ -156,6 +156,9 @@ class APIStatusError(APIError):
         self.details = details
 
     def __str__(self) -> str:
+        return self._text() + self._suffix()
+
+    def _text(self) -> str:
         text = f"HTTP {self.status_code}: {self.message}"
         if self.detail and self.detail != self.message:
             text += f": {self.detail}"
@@ -164,7 +167,7 @@ class APIStatusError(APIError):
             extras.append(f"details {_compact_json(self.details)}")
         if any(extras):
             text += f" ({', '.join(extra for extra in extras if extra)})"
-        return text + self._suffix()
+        return text
 
 
 def _compact_json(value: object) -> str:
@@ -194,7 +197,30 @@ class ConflictError(APIStatusError):
 
 
 class PreconditionFailedError(APIStatusError):
-    """HTTP 412: the If-Match ETag no longer matches; fetch and decide again."""
+    """HTTP 412: the If-Match ETag no longer matches; fetch and decide again.
+
+    The text shows the If-Match value sent and, when the answer carried one, the reservation's
+    ETag now, so a value that lost its quotes (``1`` for ``"1"``) is plain to see.
+    """
+
+    @property
+    def if_match(self) -> str | None:
+        """The If-Match header the refused request carried, exactly as sent."""
+        sent: str | None = self.response.request.headers.get("if-match")
+        return sent
+
+    @property
+    def current_etag(self) -> str | None:
+        """The ETag header of the 412 answer, if the API sent one (it does not promise to)."""
+        current: str | None = self.response.headers.get("etag")
+        return current
+
+    def _text(self) -> str:
+        if self.if_match is None:
+            return super()._text()
+        if self.current_etag is None:
+            return f"{super()._text()}; If-Match sent: {self.if_match} (fetch the reservation for its ETag now)"
+        return f"{super()._text()}; If-Match sent: {self.if_match}, the reservation's ETag now: {self.current_etag}"
 
 
 class RateLimitError(APIStatusError):

@@ -23,17 +23,17 @@ from ._sids import check_sid
 __all__ = [
     "QueryKind",
     "as_utc",
+    "aware_datetime",
     "bool_text",
     "check_encodable",
     "check_integer",
-    "check_text",
-    "check_text_items",
-    "datetime_field",
-    "flag_field",
+    "flag",
     "format_timestamp",
-    "int_field",
+    "integer",
     "is_uri",
     "json_text",
+    "named_conversions",
+    "present",
     "query_datetime",
     "query_enum",
     "query_enum_list",
@@ -42,12 +42,13 @@ __all__ = [
     "query_sid",
     "query_sid_list",
     "query_text",
-    "sid_field",
-    "text_field",
+    "sid",
+    "text",
+    "text_items",
     "text_list",
     "to_enum",
     "to_enum_tuple",
-    "uri_field",
+    "uri",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -154,8 +155,7 @@ def check_encodable(name: str, text: str) -> None:
         ) from None
 
 
-def check_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """A validator: ``None`` or text the form body can carry."""
+def text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     if not isinstance(value, str):
@@ -182,19 +182,18 @@ def _is_ip_literal(inner: str) -> bool:
     return "%" not in inner  # a zone ID is not RFC 3986
 
 
-def _uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_text(instance, attribute, value)
+def uri(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    text(instance, attribute, value)
     if isinstance(value, str) and not is_uri(value):
         raise ValidationError(f"{attribute.name} must be an absolute URI such as 'https://…', got {value!r}")
 
 
-def _flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, bool):
         raise ValidationError(f"{attribute.name} must be True or False, got {value!r}")
 
 
-def check_text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
-    """A validator: ``None`` or a tuple of text the form body can carry."""
+def text_items(instance: object, attribute: attrs.Attribute[Any], value: tuple[object, ...] | None) -> None:
     if value is None:
         return
     for index, item in enumerate(value):
@@ -203,7 +202,7 @@ def check_text_items(instance: object, attribute: attrs.Attribute[Any], value: t
         check_encodable(f"{attribute.name}[{index}]", item)
 
 
-def _aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def aware_datetime(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     if not isinstance(value, datetime):
@@ -224,7 +223,7 @@ def check_integer(name: str, value: object, low: int | None, high: int | None) -
     return value
 
 
-def _integer(low: int | None, high: int | None) -> Validator:
+def integer(low: int | None, high: int | None) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None:
             check_integer(attribute.name, value, low, high)
@@ -239,7 +238,7 @@ def _range_text(low: int | None, high: int | None) -> str:
     return f"{low} or more" if low is not None else f"{high} or less"
 
 
-def _sid(prefix: str) -> Validator:
+def sid(prefix: str) -> Validator:
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None:
             check_sid(value, prefix, attribute.name)
@@ -247,37 +246,36 @@ def _sid(prefix: str) -> Validator:
     return check
 
 
-# --- field kinds: what generated params classes declare ---------------------------------------
+# --- what generated params classes declare -------------------------------------------------
+#
+# Generated classes declare each field as ``attrs.field(...)`` with one of the validators above and,
+# for coerced fields, a named converter: mypy's attrs plugin reads only such direct declarations (it
+# types ``__init__`` from a converter's argument and knows which fields have no default).
 
 
-def text_field(*, secret: bool = False) -> Any:
-    """A string; a ``secret`` one is left out of ``repr``."""
-    return attrs.field(default=None, validator=check_text, repr=not secret)
+def present(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A field the spec requires (a create's ``FriendlyName``): ``None`` is refused."""
+    if value is None:
+        raise ValidationError(f"{attribute.name} is required")
 
 
-def uri_field() -> Any:
-    """An absolute URI."""
-    return attrs.field(default=None, validator=_uri)
+def named_conversions(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """The ``field_transformer`` of params classes: a converter's ValidationError names its field, as every
+    validator's does (``attributes: expected JSON text or a dict, ...``)."""
+    return [field if field.converter is None else field.evolve(converter=_naming(field)) for field in fields]
 
 
-def flag_field() -> Any:
-    """A boolean, sent as ``true``/``false``."""
-    return attrs.field(default=None, validator=_flag)
+def _naming(field: attrs.Attribute[Any]) -> Callable[[Any], Any]:
+    convert = field.converter
+    assert callable(convert)
 
+    def converter(value: object) -> Any:
+        try:
+            return convert(value)
+        except ValidationError as exc:
+            raise ValidationError(f"{field.name}: {exc}") from None
 
-def int_field(low: int | None = None, high: int | None = None) -> Any:
-    """An integer, within ``low..high`` when they are given."""
-    return attrs.field(default=None, validator=_integer(low, high))
-
-
-def sid_field(prefix: str) -> Any:
-    """A SID with a two-letter ``prefix``."""
-    return attrs.field(default=None, validator=_sid(prefix))
-
-
-def datetime_field() -> Any:
-    """A timezone-aware datetime, sent in UTC as ISO 8601."""
-    return attrs.field(default=None, validator=_aware_datetime)
+    return converter
 
 
 # --- query parameter kinds: each checks a call's keyword argument and gives its query text -------
@@ -344,7 +342,7 @@ def query_enum(cls: type[enum.Enum]) -> QueryKind:
     """An argument that is a member of ``cls`` or its value."""
 
     def encode(name: str, value: object) -> str:
-        return str(to_enum(cls, value).value)
+        return str(_named(name, to_enum, cls, value).value)
 
     return encode
 
@@ -353,10 +351,18 @@ def query_enum_list(cls: type[enum.Enum]) -> QueryKind:
     """A list of ``cls`` members or values, sent as repeated keys."""
 
     def encode(name: str, value: object) -> list[str]:
-        members = to_enum_tuple(cls, value) or ()
+        members = _named(name, to_enum_tuple, cls, value) or ()
         return [str(member.value) for member in members]
 
     return encode
+
+
+def _named(name: str, convert: Callable[[type[E], object], T], cls: type[E], value: object) -> T:
+    """``convert(cls, value)``, its ValidationError naming the argument."""
+    try:
+        return convert(cls, value)
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
 
 
 def flag_or_text(value: bool | str | None) -> str | None:

@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._logging import logger
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
-from ._ratelimit import RateLimiter
+from ._ratelimit import RateLimiter, spend_budget
 from ._retry import RATE_LIMITED, SERVER_ERRORS, backoff, retry_after, was_sent
 
 __all__ = ["AttemptGate", "Pipeline", "PreparedRequest", "Reply", "Settings"]
@@ -55,15 +55,20 @@ class Settings:
     max_retry_after: float
     #: The request budget every attempt takes a token from (``rate_limit=``); shared by ``with_options`` views.
     rate_limiter: RateLimiter | None = None
-    #: The most one attempt may take: the sum of its phase timeouts; ``None`` if any phase is unbounded.
+    #: The most one attempt may take, waiting for a connection included: the sum of its phase timeouts.
     attempt_deadline: float | None = attrs.field(
         init=False, default=attrs.Factory(lambda self: _attempt_deadline(self.timeout), takes_self=True)
     )
 
 
 def _attempt_deadline(timeout: httpx.Timeout) -> float | None:
-    phases = (timeout.pool, timeout.connect, timeout.write, timeout.read)
-    return None if None in phases else sum(p for p in phases if p is not None)
+    """The sum of the phase timeouts; ``None`` (no deadline) only if connect, write or read is unbounded.
+
+    ``pool=None`` lifts the limit on waiting for a connection, not the bound on a dripping answer.
+    """
+    if timeout.connect is None or timeout.write is None or timeout.read is None:
+        return None
+    return (timeout.pool or 0.0) + timeout.connect + timeout.write + timeout.read
 
 
 class AttemptGate(Protocol):
@@ -176,7 +181,6 @@ class Pipeline:
             headers = {**headers, "If-Match": etag}
         repeat_is_safe = method in _IDEMPOTENT or etag is not None
         limiter = settings.rate_limiter
-        budget = limiter.key_for(url) if limiter is not None else ""
         attempt = 0
         while True:
             attempt += 1
@@ -184,11 +188,12 @@ class Pipeline:
             if gate is not None:
                 await gate.acquire()
             try:
-                if limiter is not None:  # a token per attempt, taken as close to sending as possible
-                    await limiter.acquire(budget)
-                status, response_headers, content = await self.engine.exchange(
-                    method, url, headers, body, settings.timeout, settings.attempt_deadline
-                )
+                # A token per attempt, taken as close to sending as possible; the budget learns from the answer.
+                async with spend_budget(limiter, method, url, settings.attempt_deadline) as budget:
+                    status, response_headers, content = await self.engine.exchange(
+                        method, url, headers, body, settings.timeout, settings.attempt_deadline
+                    )
+                    budget.answered(status, response_headers)
             except httpx.TransportError as exc:
                 error_type = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
                 request = _request(method, url, headers, body)

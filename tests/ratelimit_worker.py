@@ -2,6 +2,8 @@
 
     python -m tests.ratelimit_worker BASE_URL STORAGE_URL BACKEND ENGINE RATE FALLBACK_RATE SECONDS CONCURRENCY INDEX
 
+FALLBACK_RATE 0 means the default: the process's share of the budget.
+
 Prints ``ready`` once the client is built, waits for a ``go`` line on stdin (so that every
 process starts together), then runs CONCURRENCY tasks that each fetch a reservation with a
 SID of their own until SECONDS have passed; calls started by then run to the end. Prints one
@@ -33,7 +35,7 @@ async def run(
     concurrency: int,
     index: int,
 ) -> None:
-    limit = RateLimit(rate=rate, per=1, storage_url=storage_url, fallback_rate=fallback)
+    limit = RateLimit(rate=rate, per=1, storage_url=storage_url, fallback_rate=fallback or None)
     fetched: list[str] = []
     failures: list[str] = []
     async with AsyncTaskRouter(

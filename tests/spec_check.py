@@ -1,7 +1,7 @@
 """Is a request one the TaskRouter spec allows? openapi-core's verdict plus the wire rules it cannot express.
 
 The autouse fixture ``spec_conformance`` records every httpx request a test sends to a
-``/v1/Workspaces/...`` path and fails the test at teardown if any of them breaks the spec. A
+``/v1/Workspaces...`` path and fails the test at teardown if any of them breaks the spec. A
 test that sends a non-conforming request on purpose opts out with
 ``@pytest.mark.nonconforming_requests``.
 
@@ -43,6 +43,7 @@ __all__ = [
     "described_range",
     "form_schema",
     "install_hooks",
+    "json_problems",
     "openapi",
     "resolve",
     "sid_prefix",
@@ -50,12 +51,17 @@ __all__ = [
     "spec_conformance",
 ]
 
-SPEC_PATH = Path(__file__).parent / "spec" / "twilio_taskrouter_v1_reservations.json"
+SPEC_PATH = Path(__file__).parent / "spec" / "twilio_taskrouter_v1.json"
 #: Requests are checked against this server whatever host a test used (127.0.0.1, a region, a fake).
 SPEC_SERVER = "https://taskrouter.twilio.com"
-API_PATH = "/v1/Workspaces/"
+API_PATH = "/v1/Workspaces"
+#: Where the API part of a path starts: ``/v1/Workspaces`` itself (list, create) or below it.
+_API_PATH = re.compile(re.escape(API_PATH) + "(?=/|$)")
 MARKER = "nonconforming_requests"
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+#: The keys of the JSON bodies the spec leaves without properties, as Twilio's docs give them.
+DOCUMENTED_JSON_BODIES = {"CreateTaskQueueBulkRealTimeStatistics": {"TaskQueueSids": "WQ"}}
 
 _PLAIN_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _SID_PATTERN = re.compile(r"\^([A-Z]{2})\[0-9a-fA-F\]\{32\}\$")
@@ -107,12 +113,10 @@ def _routes() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 
 def _route(path: str) -> tuple[str, dict[str, str]] | None:
-    """The template a concrete path matches, and its path parameter values."""
-    for regex, template in _routes():
-        match = regex.fullmatch(path)
-        if match:
-            return template, match.groupdict()
-    return None
+    """The template a concrete path matches, and its path parameter values; a literal segment wins over a
+    parameter (``/TaskQueues/Statistics`` is not the queue ``Statistics``), as in openapi-core."""
+    matches = [(template, match.groupdict()) for regex, template in _routes() if (match := regex.fullmatch(path))]
+    return min(matches, key=lambda found: len(found[1]), default=None)
 
 
 def operation(method: str, path: str) -> dict[str, Any] | None:
@@ -148,10 +152,10 @@ class SentRequest:
 
     @property
     def api_path(self) -> str | None:
-        """The ``/v1/Workspaces/...`` part of the path (after any proxy prefix), or None if it has none."""
+        """The ``/v1/Workspaces...`` part of the path (after any proxy prefix), or None if it has none."""
         path = httpx.URL(self.url).path
-        start = path.find(API_PATH)
-        return None if start < 0 else path[start:]
+        match = _API_PATH.search(path)
+        return None if match is None else path[match.start() :]
 
 
 @attrs.define
@@ -246,12 +250,15 @@ def _problems(sent: SentRequest) -> list[str]:
         return problems
     problems += _query_problems(op, query)
     if "requestBody" in op:
-        if content_type.split(";")[0].strip().lower() != FORM:
-            problems.append(f"Content-Type is {content_type!r}, not {FORM}")
+        expected = FORM if FORM in op["requestBody"]["content"] else JSON
+        if content_type.split(";")[0].strip().lower() != expected:
+            problems.append(f"Content-Type is {content_type!r}, not {expected}")
         if sent.body is None:
             problems.append("the body is an unread stream; it cannot be checked")
-        else:
+        elif expected == FORM:
             problems += form_problems(form_schema(op), sent.body)
+        else:
+            problems += json_problems(DOCUMENTED_JSON_BODIES.get(op["operationId"], {}), sent.body)
     elif sent.body:
         problems.append(f"{sent.method} {path} takes no body, got {sent.body[:80]!r}")
     return problems
@@ -275,7 +282,7 @@ def _query_problems(op: Mapping[str, Any], query: list[tuple[str, str]]) -> list
     for name, count in Counter(name for name, _ in query).items():
         if name not in declared:
             problems.append(f"query parameter {name!r} is not declared for this operation")
-        elif count > 1:
+        elif count > 1 and declared[name].get("type") != "array":
             problems.append(f"query parameter {name!r} is given {count} times")
     for name, value in query:
         if declared.get(name, {}).get("type") == "integer" and not _PLAIN_INTEGER.fullmatch(value):
@@ -308,6 +315,30 @@ def form_problems(schema: Mapping[str, Any], body: bytes) -> list[str]:
             problems.append(f"integer field {key}={value!r} is not a plain decimal integer")
         elif kind == "array" and "," in value:
             problems.append(f"array field {key}={value!r} looks comma-joined; send one key per item")
+    return problems
+
+
+def json_problems(documented: Mapping[str, str], body: bytes) -> list[str]:
+    """A JSON body the spec leaves open, against its documented keys: an object of lists of SIDs with
+    each key's prefix, sent compact (at most 50 SIDs, as Twilio's docs say)."""
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        return [f"the body is not JSON ({exc}): {body[:80]!r}"]
+    if not isinstance(value, dict):
+        return [f"the JSON body is not an object: {body[:80]!r}"]
+    problems = [f"unknown JSON body key {key!r}" for key in value if key not in documented]
+    for key, prefix in documented.items():
+        sids = value.get(key)
+        if sids is None:
+            continue
+        pattern = re.compile(prefix + "[0-9a-fA-F]{32}")
+        if not isinstance(sids, list) or not 1 <= len(sids) <= 50:
+            problems.append(f"JSON body key {key!r} must be a list of 1 to 50 SIDs, got {sids!r}")
+        elif not all(isinstance(sid, str) and pattern.fullmatch(sid) for sid in sids):
+            problems.append(f"JSON body key {key!r} holds a value that is not a {prefix} SID: {sids!r}")
+    if body != json.dumps(value, separators=(",", ":")).encode():
+        problems.append("the JSON body is not compact")
     return problems
 
 

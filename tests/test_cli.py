@@ -129,7 +129,7 @@ def test_fake_server_answers_any_http_client(server: str) -> None:
 def test_update_and_a_one_line_error(server: str) -> None:
     update = _run(
         *("reservations", "update", "--base-url", server, "--workspace", WS, "--task", WT, CAROL),
-        *("-p", "Instruction=conference", "-p", "from=+15550100", "--if-match", "1"),  # 1 means "1"
+        *("-p", "Instruction=conference", "-p", "from=+15550100", "--if-match", '"1"'),  # the ETag as read
     )
     missing = _run("reservations", "fetch", "--base-url", server, "--workspace", WS, "--task", WT, "WR" + "0" * 32)
     assert update.returncode == 0, update.stderr

@@ -94,6 +94,13 @@ def test_the_display_shows_the_rate_limit_budget() -> None:
     assert "budget shared store down: per-process · failed 0" in shown
 
 
+def test_the_display_shows_the_binding_learned_budget() -> None:
+    stats = BulkStats(total=10, concurrency=10, max_concurrency=10, waiting_for_budget=7, held_by_budget=2.5)
+    stats.binding_budget = "TaskReservation-Update 48.5/s of 50"
+    shown = " ".join(display_text(stats, Clock(), [(0, 0)]).split())
+    assert "waiting for budget 7 (2.5 s) · binding TaskReservation-Update 48.5/s of 50 · failed 0" in shown
+
+
 def test_a_narrow_display_keeps_the_figures_whole() -> None:
     stats = BulkStats(total=10, concurrency=5, max_concurrency=10, rate_limited=3)
     stats.failures[INVALID_INPUT] = 1
@@ -126,6 +133,19 @@ def test_summary_on_ctrl_c_says_what_was_left() -> None:
         "  failed  0",
         "  stopped 10 under way: they may or may not have been applied (fetch them to know)",
         "  unsent  590",
+        "  resume  run again with --resume RESULTS (this run's stdout): see the bulk-update docs",
+    ]
+
+
+def test_summary_of_a_resumed_run_lists_the_lines_to_check() -> None:
+    stats = BulkStats(total=30, concurrency=10, max_concurrency=10)
+    stats.succeeded, stats.skipped = 3, 2
+    stats.to_check = list(range(1, 26))
+    stats.failures["under way before, no etag"] = 25
+    assert summary(stats, elapsed=1.0, interrupted=False).splitlines()[3:5] == [
+        "  skipped 2 (a final outcome in the --resume results)",
+        "  check   25 were under way when an earlier run stopped and have no etag, so were not sent again: "
+        "fetch them to know (lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, …)",
     ]
 
 
@@ -178,3 +198,45 @@ async def test_a_long_list_prints_in_aligned_batches_under_one_header_and_is_nev
     assert len({row.index("accepted") for row in rows}) == 1
     assert len({row.index(WORKER_SID) for row in rows}) == 1
     assert "Bartholomew Lon…" in rows[1]
+
+
+@pytest.mark.anyio
+async def test_a_list_walk_shows_its_count_on_stderr_when_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 7: a walk of a long list showed nothing until its last page."""
+    from taskrouter_async._cli import _commands, _walk
+    from taskrouter_async.testing import FakeTaskRouter
+
+    fake = FakeTaskRouter()
+    task = fake.add_task()
+    for n in range(7):
+        fake.add_reservation(task_sid=task, worker_name=f"W{n}")
+    shown: list[str] = []
+
+    class Display(_walk.WalkProgress):
+        def advance(self) -> None:
+            super().advance()
+            shown.append(render(self.renderable(), 80))
+
+    monkeypatch.setattr(
+        _commands, "walk_display", lambda noun: Display(noun, console=Console(file=io.StringIO(), width=80))
+    )
+    args = _commands.build_parser().parse_args(
+        ["reservations", "list", "--workspace", fake.reservations[0].workspace_sid, "--task", task, "--page-size", "3"]
+    )
+    printed: list[str] = []
+
+    async def printer(items: AsyncIterator[Reservation]) -> None:
+        printed.extend([r.sid async for r in items])
+
+    monkeypatch.setattr(_commands, "AsyncTaskRouter", lambda **options: fake.connect())
+    assert await _commands._list(args, {}, printer) == 0
+    assert len(printed) == 7
+    assert "listing 7 reservations" in shown[-1]
+    assert "listing 1 reservations" in shown[0]
+
+
+def test_the_walk_display_is_off_when_stderr_is_not_a_terminal() -> None:
+    from taskrouter_async._cli._walk import walk_display
+
+    with walk_display("reservations") as display:  # pytest captures stderr: not a terminal
+        assert display is None

@@ -29,9 +29,7 @@ from taskrouter_async import (
 )
 from taskrouter_async.testing import FakeTaskRouter
 
-# spec_conformance still checks against the reservation subset of the spec (tests/spec_check.py SPEC_PATH):
-# the client's requests to the other resources are outside it, not wrong.
-pytestmark = [pytest.mark.anyio, pytest.mark.nonconforming_requests]
+pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture

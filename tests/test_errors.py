@@ -323,3 +323,26 @@ async def test_detail_and_details_are_redacted_like_the_rest(
         assert AUTH_TOKEN not in text
         assert token not in text
     assert "wrong password [redacted]" in str(caught.value)
+
+
+async def test_a_412_shows_the_if_match_sent_and_the_etag_the_api_has(
+    client: AsyncTaskRouter, api: respx.MockRouter
+) -> None:
+    """Issue 18 item 5: both values in the text, so a dropped pair of quotes is plain to see."""
+    api.post(TASK.path()).respond(412, json=twilio_error(412), headers={"ETag": '"2"'})
+    with pytest.raises(PreconditionFailedError) as caught:
+        await client.task_reservations.update(
+            WORKSPACE_SID, TASK_SID, RESERVATION_SID, TaskReservationUpdate.accept(), etag="2"
+        )
+    assert (caught.value.if_match, caught.value.current_etag) == ("2", '"2"')
+    assert str(caught.value).endswith('; If-Match sent: 2, the reservation\'s ETag now: "2"')
+
+
+async def test_a_412_without_an_etag_says_to_fetch_for_it(client: AsyncTaskRouter, api: respx.MockRouter) -> None:
+    api.post(TASK.path()).respond(412, json=twilio_error(412))
+    with pytest.raises(PreconditionFailedError) as caught:
+        await client.task_reservations.update(
+            WORKSPACE_SID, TASK_SID, RESERVATION_SID, TaskReservationUpdate.accept(), etag='W/"1"'
+        )
+    assert (caught.value.if_match, caught.value.current_etag) == ('W/"1"', None)
+    assert str(caught.value).endswith('; If-Match sent: W/"1" (fetch the reservation for its ETag now)')

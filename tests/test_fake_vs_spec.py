@@ -24,7 +24,7 @@ from .sids import ACCOUNT_SID, AUTH_TOKEN
 
 pytestmark = pytest.mark.anyio
 
-SPEC = json.loads((Path(__file__).parent / "spec" / "twilio_taskrouter_v1_reservations.json").read_text())
+SPEC = json.loads((Path(__file__).parent / "spec" / "twilio_taskrouter_v1.json").read_text())
 WS, WT, WK, WR = (prefix + "a" * 32 for prefix in ("WS", "WT", "WK", "WR"))
 CREATED = datetime(2014, 5, 14, 10, 50, 2, tzinfo=timezone.utc)
 UPDATED = datetime(2014, 5, 15, 16, 3, 42, tzinfo=timezone.utc)

@@ -8,9 +8,6 @@ from unittest import mock
 
 import pytest
 import respx
-from taskrouter_async._reservations import TASK as TASK_KIND
-from taskrouter_async._reservations import WORKER as WORKER_KIND
-from taskrouter_async._reservations import ReservationKind
 
 from taskrouter_async import (
     AsyncTaskRouter,
@@ -108,7 +105,12 @@ async def test_a_wrong_or_repeated_name_is_a_type_error(
 
 
 async def test_the_one_implementation_serves_both_kinds(client: AsyncTaskRouter) -> None:
-    assert type(client.task_reservations) is type(client.worker_reservations) is Reservations
+    """Both kinds are the generated thin classes over one ``Reservations`` base: no behaviour of their own."""
+    task, worker = type(client.task_reservations), type(client.worker_reservations)
+    assert (task, worker) == (TaskReservations, WorkerReservations)
+    assert task.__bases__ == worker.__bases__ == (Reservations,)
+    for name in ("_call", "_list", "_pages", "_update_many", "encode"):
+        assert getattr(task, name) is getattr(worker, name) is getattr(Reservations, name)
 
 
 async def test_coroutine_methods_stay_coroutine_functions(client: AsyncTaskRouter) -> None:
@@ -121,23 +123,18 @@ async def test_coroutine_methods_stay_coroutine_functions(client: AsyncTaskRoute
     assert isinstance(spec.fetch, mock.AsyncMock)
 
 
-@pytest.mark.parametrize(
-    ("protocol", "kind"), [(TaskReservations, TASK_KIND), (WorkerReservations, WORKER_KIND)], ids=["task", "worker"]
-)
 @pytest.mark.parametrize("method", ["fetch", "update", "list", "pages", "update_many", "update_all", "encode"])
-def test_the_typed_signatures_are_what_the_implementation_takes(
-    protocol: type[Any], kind: ReservationKind[Any, Any], method: str
-) -> None:
-    """Each protocol spells the implementation's signature with the kind's parent name (and, on worker
-    reservations, without the worker filter, since ``worker_sid`` is the parent there)."""
-    implementation = inspect.signature(getattr(Reservations, method))
-    typed = inspect.signature(getattr(protocol, method))
+def test_the_two_kinds_take_the_same_arguments_under_their_parent_name(method: str) -> None:
+    """Worker reservations spell task reservations' signature with ``worker_sid`` for ``task_sid``, and
+    without the worker filter, since ``worker_sid`` is the parent there."""
+    task = inspect.signature(getattr(TaskReservations, method))
+    worker = inspect.signature(getattr(WorkerReservations, method))
     expected = [
-        (kind.parent_name if p.name == "parent_sid" else p.name, p.kind, p.default)
-        for p in implementation.parameters.values()
-        if kind.filters_by_worker or not (p.name == "worker_sid" and p.kind is p.KEYWORD_ONLY)
+        ("worker_sid" if p.name == "task_sid" else p.name, p.kind, p.default)
+        for p in task.parameters.values()
+        if not (p.name == "worker_sid" and p.kind is p.KEYWORD_ONLY)
     ]
-    assert [(p.name, p.kind, p.default) for p in typed.parameters.values()] == expected
+    assert [(p.name, p.kind, p.default) for p in worker.parameters.values()] == expected
 
 
 def test_the_client_is_typed_with_each_kinds_protocol() -> None:

@@ -1,21 +1,24 @@
 """Hypothesis properties of the wire format and of input validation.
 
-(i) Any valid combination of update fields encodes to a body that decodes back to the same
-params and that the spec accepts. (ii) Any malformed SID, in any path position or SID-typed
-update field, is refused with ValidationError before any I/O.
+(i) Any valid combination of fields of any create or update params class encodes to a body that
+decodes back to the same params (and ``from_api_dict(to_api_dict())`` too) and that the spec
+accepts. (ii) Any malformed SID, in any path position of any operation or in any SID-typed field,
+is refused with ValidationError before any I/O.
 
-Strategies are built from the attrs fields of the update classes, their type hints and the
-spec's schema for each field's wire name. ``TASKROUTER_HYPOTHESIS_EXAMPLES`` raises the example
-count (the default keeps the suite fast).
+Strategies are built from the attrs fields of the params classes, their type hints, the spec's
+schema for each field's wire name and ``codegen/overrides.toml`` (ranges, JSON-text fields).
+``TASKROUTER_HYPOTHESIS_EXAMPLES`` raises the example count (the default keeps the suite fast).
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import os
 import string
 import typing
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -28,15 +31,29 @@ from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
 
 from taskrouter_async import (
     AsyncTaskRouter,
-    ReservationUpdate,
+    TaskCreate,
     TaskReservationUpdate,
+    TaskUpdate,
     ValidationError,
     WorkerReservationUpdate,
 )
 from taskrouter_async._converter import decode_form, encode_form, form_fields, wire_name
+from taskrouter_async._params import Params
 
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
-from .spec_check import SPEC_SERVER, SentRequest, check_request, described_range, form_schema, resolve, sid_prefix, spec
+from .spec_check import SPEC_SERVER, SentRequest, check_request, described_range, form_schema, resolve
+from .spec_values import (
+    OPERATION_IDS,
+    PARAMS_OPERATIONS,
+    field_value,
+    full_params,
+    integer_range,
+    json_text_fields,
+    library_operations,
+    path_values,
+    spec_operations,
+    wire_sid_prefix,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -44,16 +61,13 @@ EXAMPLES = int(os.environ.get("TASKROUTER_HYPOTHESIS_EXAMPLES", "30"))
 #: No deadline: two busy shared cores make per-example timing meaningless.
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-UPDATE_PATHS: dict[type[ReservationUpdate], str] = {
-    TaskReservationUpdate: f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{RESERVATION_SID}",
-    WorkerReservationUpdate: f"/v1/Workspaces/{WORKSPACE_SID}/Workers/{WORKER_SID}/Reservations/{RESERVATION_SID}",
+#: Every params class, and a concrete path of the operation that sends it.
+PARAMS_CLASSES = sorted(PARAMS_OPERATIONS, key=lambda cls: cls.__name__)
+PATHS: dict[type[Params], str] = {
+    cls: (operation := library_operations()[op].operation).path.format(*path_values(operation))
+    for cls, op in PARAMS_OPERATIONS.items()
 }
-SPEC_PATHS: dict[type[ReservationUpdate], str] = {
-    TaskReservationUpdate: "/v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations/{Sid}",
-    WorkerReservationUpdate: "/v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations/{Sid}",
-}
-#: Integers the spec leaves open: timeouts in seconds, never negative.
-DEFAULT_INT_RANGE = (0, 2**31 - 1)
+by_params_class = pytest.mark.parametrize("cls", PARAMS_CLASSES, ids=lambda cls: cls.__name__)
 
 
 # --- strategies ---------------------------------------------------------------------------------
@@ -108,7 +122,11 @@ def uris() -> st.SearchStrategy[str]:
 
 
 def _optional_inner(hint: Any) -> Any:
-    (inner,) = set(typing.get_args(hint)) - {type(None)}
+    """``X`` of ``X | None``; a required field's ``X`` as it is."""
+    args = set(typing.get_args(hint)) - {type(None)}
+    if type(None) not in typing.get_args(hint):
+        return hint
+    (inner,) = args
     return inner
 
 
@@ -117,18 +135,34 @@ def _enum_values(cls: type[enum.Enum]) -> st.SearchStrategy[Any]:
     return st.sampled_from(list(cls)) | st.sampled_from([member.value for member in cls])
 
 
-def _value_strategy(hint: Any, schema: dict[str, Any], name: str) -> st.SearchStrategy[Any]:
-    """Valid values for one field: the spec's pattern or format first, then the field's type."""
-    prefix = sid_prefix(schema)
-    if prefix:
+_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+_JSON_OBJECTS = st.dictionaries(
+    st.text(max_size=8), st.recursive(_JSON_SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+)
+#: Aware datetimes on whole seconds (the wire carries seconds), in fixed offsets, from 1901 on.
+_MOMENTS = st.datetimes(
+    min_value=datetime(1901, 1, 1),
+    max_value=datetime(2030, 1, 1),
+    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]),
+).map(lambda moment: moment.replace(microsecond=0))
+
+
+def _value_strategy(operation_id: str, wire: str, hint: Any, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Valid values for one field: the spec's pattern or format first, then the overrides, then the type."""
+    prefix = wire_sid_prefix(wire, schema)
+    if prefix and hint is str:
         return sids(prefix)
     if schema.get("format") == "uri":
         return uris()
+    if wire in json_text_fields():
+        return _JSON_OBJECTS | _JSON_OBJECTS.map(json.dumps)
     if hint is bool:
         return st.booleans()
     if hint is int:
-        low, high = described_range(schema) or DEFAULT_INT_RANGE
+        low, high = described_range(schema) or integer_range(operation_id, wire)
         return st.integers(low, high)
+    if hint is datetime:
+        return _MOMENTS
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return _enum_values(hint)
     if typing.get_origin(hint) is tuple:
@@ -139,25 +173,33 @@ def _value_strategy(hint: Any, schema: dict[str, Any], name: str) -> st.SearchSt
         return st.lists(items, min_size=1, max_size=4)
     if hint is str:
         return st.text()
-    raise AssertionError(f"no strategy for {name}: {hint}")
+    raise AssertionError(f"no strategy for {operation_id}.{wire}: {hint}")
 
 
-def field_strategies(cls: type[ReservationUpdate]) -> dict[str, st.SearchStrategy[Any]]:
+def field_strategies(cls: type[Params]) -> dict[str, st.SearchStrategy[Any]]:
     """A strategy of valid values for every field of ``cls``, from its hints and the spec schema."""
-    path = SPEC_PATHS[cls]
-    properties = form_schema(spec()["paths"][path]["post"])["properties"]
+    operation_id = PARAMS_OPERATIONS[cls]
+    properties = form_schema(spec_operations()[operation_id][2])["properties"]
     hints = typing.get_type_hints(cls)
     return {
         field.name: _value_strategy(
-            _optional_inner(hints[field.name]), resolve(properties[wire_name(field.name)]), field.name
+            operation_id,
+            wire_name(field.name),
+            _optional_inner(hints[field.name]),
+            resolve(properties[wire_name(field.name)]),
         )
         for field in attrs.fields(cls)
     }
 
 
-def updates(cls: type[ReservationUpdate]) -> st.SearchStrategy[ReservationUpdate]:
-    """Any combination of set fields, from none to all of them."""
-    return st.fixed_dictionaries({}, optional=field_strategies(cls)).map(lambda values: cls(**values))
+def updates(cls: type[Params]) -> st.SearchStrategy[Params]:
+    """Any combination of set fields, from none (or only the required ones) to all of them."""
+    strategies = field_strategies(cls)
+    required = {f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    return st.fixed_dictionaries(
+        {name: strategies[name] for name in required},
+        optional={name: strategy for name, strategy in strategies.items() if name not in required},
+    ).map(lambda values: cls(**values))
 
 
 NON_HEX = st.characters(codec="utf-8").filter(lambda c: c not in HEX)
@@ -184,16 +226,22 @@ def malformed_sids(prefix: str) -> st.SearchStrategy[object]:
 # --- (i) valid updates round-trip and validate --------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", [TaskReservationUpdate, WorkerReservationUpdate])
-def test_strategies_cover_every_field(cls: type[ReservationUpdate]) -> None:
+def test_every_create_and_update_has_a_params_class() -> None:
+    assert len(PARAMS_CLASSES) == 17
+    assert {TaskReservationUpdate, WorkerReservationUpdate, TaskCreate, TaskUpdate} <= set(PARAMS_CLASSES)
+
+
+@by_params_class
+def test_strategies_cover_every_field(cls: type[Params]) -> None:
     assert set(field_strategies(cls)) == {field.name for field in attrs.fields(cls)}
 
 
-@pytest.mark.parametrize("cls", [TaskReservationUpdate, WorkerReservationUpdate])
+@by_params_class
 @PROPERTY
 @given(data=st.data())
-def test_any_valid_update_round_trips_and_conforms(cls: type[ReservationUpdate], data: st.DataObject) -> None:
+def test_any_valid_params_round_trip_and_conform(cls: type[Params], data: st.DataObject) -> None:
     params = data.draw(updates(cls), label="params")
+    assert cls.from_api_dict(params.to_api_dict()) == params
     body = encode_form(params)
     assert body == urlencode(form_fields(params), doseq=True).encode("ascii"), "byte for byte urlencode's output"
     pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True)
@@ -202,7 +250,7 @@ def test_any_valid_update_round_trips_and_conforms(cls: type[ReservationUpdate],
     assert {key for key, _ in pairs} == set_fields
     sent = SentRequest(
         "POST",
-        SPEC_SERVER + UPDATE_PATHS[cls],
+        SPEC_SERVER + PATHS[cls],
         (("Authorization", "Basic eDp5"), ("Content-Type", "application/x-www-form-urlencoded")),
         body,
     )
@@ -296,7 +344,31 @@ def _operations() -> dict[str, tuple[list[str], Call]]:
     }
 
 
-OPERATIONS = _operations()
+def _generic(operation_id: str) -> tuple[list[str], Call]:
+    """Any operation of the spec: its path SIDs that have a prefix, and a call with every argument."""
+    entry = library_operations()[operation_id]
+    operation = entry.operation
+    rest: tuple[Any, ...] = ()
+    if operation.params is not None:
+        rest = (full_params(operation_id),)
+    elif operation.json_body:
+        rest = (["WQ" + "0" * 32],)
+
+    def call(client: AsyncTaskRouter, sids_: list[Any]) -> Any:
+        result = getattr(getattr(client, entry.attribute), operation.name)(*sids_, *rest)
+        return _drain(result) if operation.lists else result
+
+    return [sid.prefix or "name" for sid in operation.sids], call
+
+
+OPERATIONS = {
+    **_operations(),
+    **{
+        operation_id: _generic(operation_id)
+        for operation_id in OPERATION_IDS
+        if any(sid.prefix for sid in library_operations()[operation_id].operation.sids)
+    },
+}
 VALID = {"WS": WORKSPACE_SID, "WT": TASK_SID, "WK": WORKER_SID, "WR": RESERVATION_SID}
 
 
@@ -305,8 +377,10 @@ VALID = {"WS": WORKSPACE_SID, "WT": TASK_SID, "WK": WORKER_SID, "WR": RESERVATIO
 async def test_malformed_sid_in_any_path_position_is_refused_before_io(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(OPERATIONS)), label="operation")
     prefixes, call = OPERATIONS[name]
-    position = data.draw(st.integers(0, len(prefixes) - 1), label="position")
-    sids_: list[Any] = [VALID[prefix.rstrip("?")] for prefix in prefixes]
+    checked = [index for index, prefix in enumerate(prefixes) if prefix != "name"]
+    position = data.draw(st.sampled_from(checked), label="position")
+    sids_: list[Any] = [VALID.get(prefix.rstrip("?"), prefix + "0" * 32) for prefix in prefixes]
+    sids_ = ["voice" if prefix == "name" else sid for prefix, sid in zip(prefixes, sids_, strict=True)]
     malformed = malformed_sids(prefixes[position].rstrip("?"))
     if prefixes[position].endswith("?"):
         malformed = malformed.filter(lambda value: value is not None)
@@ -319,13 +393,18 @@ async def test_malformed_sid_in_any_path_position_is_refused_before_io(data: st.
             await call(client, sids_)
 
 
-def _sid_fields(cls: type[ReservationUpdate]) -> list[tuple[str, str]]:
-    properties = form_schema(spec()["paths"][SPEC_PATHS[cls]]["post"])["properties"]
-    found = [(field.name, sid_prefix(resolve(properties[wire_name(field.name)]))) for field in attrs.fields(cls)]
+def _sid_fields(cls: type[Params]) -> list[tuple[str, str]]:
+    properties = form_schema(spec_operations()[PARAMS_OPERATIONS[cls]][2])["properties"]
+    hints = typing.get_type_hints(cls)
+    found = [
+        (field.name, wire_sid_prefix(wire_name(field.name), resolve(properties[wire_name(field.name)])))
+        for field in attrs.fields(cls)
+        if _optional_inner(hints[field.name]) is str
+    ]
     return [(name, prefix) for name, prefix in found if prefix]
 
 
-SID_FIELDS = [(cls, name, prefix) for cls in SPEC_PATHS for name, prefix in _sid_fields(cls)]
+SID_FIELDS = [(cls, name, prefix) for cls in PARAMS_CLASSES for name, prefix in _sid_fields(cls)]
 
 
 @PROPERTY
@@ -333,10 +412,13 @@ SID_FIELDS = [(cls, name, prefix) for cls in SPEC_PATHS for name, prefix in _sid
 def test_malformed_sid_in_any_sid_field_is_refused(data: st.DataObject) -> None:
     cls, name, prefix = data.draw(st.sampled_from(SID_FIELDS), label="field")
     value: Any = data.draw(malformed_sids(prefix).filter(lambda v: v is not None), label="malformed")
+    required = {
+        f.name: field_value(PARAMS_OPERATIONS[cls], cls, f) for f in attrs.fields(cls) if f.default is attrs.NOTHING
+    }
     with pytest.raises(ValidationError):
-        cls(**{name: value})
+        cls(**{**required, name: value})
 
 
 def test_validation_error_is_a_value_error() -> None:
     assert issubclass(ValidationError, ValueError)
-    assert {cls for cls, _, _ in SID_FIELDS} == set(SPEC_PATHS)
+    assert {TaskReservationUpdate, WorkerReservationUpdate, TaskCreate} <= {cls for cls, _, _ in SID_FIELDS}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import time
 
 import anyio
 import pytest
@@ -27,7 +28,7 @@ from taskrouter_async import (
     TaskRouterError,
     ValidationError,
 )
-from taskrouter_async._ratelimit import RateLimiter, reserve_turn
+from taskrouter_async._ratelimit import MemoryBudget, Pace, reserve_turn
 
 from .ratelimit_support import MakeClient, RecordingServer, reservation_sid
 from .sids import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID
@@ -87,6 +88,30 @@ def test_storage_password_never_shows() -> None:
     with pytest.raises(ValidationError) as caught:
         RateLimit(rate=5, storage_url="memcached://:hunter2@cache.internal")
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://cache.internal:6379/0?password=hunter2", "redis://cache.internal:6379/0?password=***"),
+        (
+            "redis://cache.internal/0?db=1&username=ops&password=hunter2",
+            "redis://cache.internal/0?db=1&username=***&password=***",
+        ),
+        (
+            "rediss://default:hunter2@cache.internal/0?ssl_password=hunter2",
+            "rediss://default:***@cache.internal/0?ssl_password=***",
+        ),
+        ("redis://hunter2@cache.internal:6379", "redis://***@cache.internal:6379"),
+        ("redis://:hunter2%21@cache.internal", "redis://:***@cache.internal"),
+        ("redis+unix:///run/redis.sock?password=hunter2&db=2", "redis+unix:///run/redis.sock?password=***&db=2"),
+    ],
+)
+def test_every_credential_form_of_a_redis_url_is_hidden(url: str, shown: str) -> None:
+    """Issue 16 item 3: redis-py reads ``?password=`` (and any other query value) as a connection argument."""
+    limit = RateLimit(rate=5, storage_url=url)
+    assert "hunter2" not in repr(limit)
+    assert repr(shown) in repr(limit)
 
 
 def test_rate_limit_must_be_a_rate_limit() -> None:
@@ -212,6 +237,20 @@ async def test_past_max_wait_the_call_raises_without_sending(
     assert (stats.acquired, stats.timed_out) == (1, 1)
 
 
+async def test_the_wall_clock_stepping_back_does_not_freeze_the_budget(
+    make_client: MakeClient, recording_server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 7: after the wall clock stepped back 30 s, a call at 2/s waited about 30 s."""
+    async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=2, max_wait=2)) as client:
+        await _fetch(client, 1)
+        await _fetch(client, 2)
+        stepped_back = time.time() - 30
+        monkeypatch.setattr(time, "time", lambda: stepped_back)
+        with anyio.fail_after(3):
+            await _fetch(client, 3)  # its turn is 0.5 s away, whatever the wall clock says
+    assert len(recording_server.arrivals) == 3
+
+
 @pytest.mark.usefixtures("engine")
 async def test_max_wait_zero_never_waits(make_client: MakeClient, recording_server: RecordingServer) -> None:
     async with make_client(base_url=recording_server.url, rate_limit=RateLimit(rate=2, burst=2, max_wait=0)) as client:
@@ -293,19 +332,18 @@ async def test_views_share_the_budget(make_client: MakeClient, recording_server:
         assert client.rate_limit_stats == view.rate_limit_stats
 
 
-async def test_a_budget_hands_turns_back_only_when_nobody_reserved_after() -> None:
-    limiter = RateLimiter(RateLimit(rate=10))
-    budget = limiter._local_budget()
-    first = await budget.reserve("k", math.inf)
-    second = await budget.reserve("k", math.inf)
+def test_a_budget_hands_turns_back_only_when_nobody_reserved_after() -> None:
+    budget, pace = MemoryBudget(), Pace(rate=10, cap=10, per=1)
+    first = budget.reserve("k", pace, math.inf)
+    second = budget.reserve("k", pace, math.inf)
     assert first is not None
     assert second is not None
-    await budget.refund("k", first.ticket)  # a later turn exists: nothing to hand back
-    third = await budget.reserve("k", math.inf)
+    budget.refund(first)  # a later turn exists: nothing to hand back
+    third = budget.reserve("k", pace, math.inf)
     assert third is not None
     assert third.delay == pytest.approx(second.delay + 0.1, abs=0.01)
-    await budget.refund("k", third.ticket)  # the last one: handed back, the next caller gets it
-    fourth = await budget.reserve("k", math.inf)
+    budget.refund(third)  # the last one: handed back, the next caller gets it
+    fourth = budget.reserve("k", pace, math.inf)
     assert fourth is not None
     assert fourth.delay == pytest.approx(third.delay, abs=0.01)
 

@@ -24,12 +24,13 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
 from taskrouter_async import AsyncTaskRouter, RateLimit
-from taskrouter_async._ratelimit import Budget, MemoryBudget, Turn
+from taskrouter_async._ratelimit import MemoryBudget, Pace, Turn
 from taskrouter_async._ratelimit_redis import STORAGE_TIMEOUT, RedisBudget
 
 from .ratelimit_support import MakeClient, RecordingServer, busiest_window, reservation_sid, running_tasks
@@ -48,15 +49,39 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- the two storages, tested the same way ---------------------------------------------------
 
 
+class Budget:
+    """One budget (10 per second, a burst of 3) in memory or in Redis, behind the same calls."""
+
+    def __init__(self, shared: RedisBudget | None) -> None:
+        self.shared = shared
+        self.memory = MemoryBudget()
+        self.pace = Pace(rate=10, cap=10, per=1, burst=3)
+
+    async def reserve(self, key: str, max_delay: float) -> Turn | None:
+        if self.shared is None:
+            return self.memory.reserve(key, self.pace, max_delay)
+        turn, _ = await self.shared.reserve(key, "", self.pace, max_delay)
+        return turn
+
+    async def refund(self, turn: Turn) -> None:
+        if self.shared is None:
+            self.memory.refund(turn)
+        else:
+            await self.shared.refund(turn)
+
+    async def take(self, key: str) -> float | None:
+        return self.memory.take(key, self.pace) if self.shared is None else await self.shared.take(key, self.pace)
+
+
 @pytest.fixture(params=["memory", "redis"])
 async def budget(request: pytest.FixtureRequest) -> AsyncIterator[Budget]:
     """A budget of 10 per second with a burst of 3, in memory or in a fresh Redis."""
     if request.param == "memory":
-        yield MemoryBudget(10, 1, 3)
+        yield Budget(None)
         return
     server: RedisServer = request.getfixturevalue("redis_server")
-    shared = RedisBudget(server.url, rate=10, per=1, burst=3)
-    yield shared
+    shared = RedisBudget(server.url, namespace="test", learn=False, account="AC")
+    yield Budget(shared)
     shared.close()
 
 
@@ -109,10 +134,10 @@ async def test_only_the_last_turn_is_handed_back(budget: Budget) -> None:
     assert await turns.reserve(3) == near([0, 0, 0])
     first = await turns.reserve_one()
     await turns.reserve_one()
-    await budget.refund("k", first.ticket)  # a later turn exists: nothing to hand back
+    await budget.refund(first)  # a later turn exists: nothing to hand back
     assert await turns.reserve(1) == near([0.3])
     last = await turns.reserve_one()
-    await budget.refund("k", last.ticket)  # the last one: the next caller gets it
+    await budget.refund(last)  # the last one: the next caller gets it
     assert await turns.reserve(1) == near([0.4])
 
 
@@ -160,6 +185,39 @@ async def test_cancelling_a_waiting_call_sends_nothing_and_gives_its_turn_back(
     assert (stats.acquired, stats.outages) == (2, 0)
 
 
+async def test_a_call_cancelled_while_the_reserve_script_runs_gives_its_turn_back(
+    make_client: MakeClient,
+    recording_server: RecordingServer,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 16: the script reserves the turn, but its reply comes after the caller was cancelled."""
+    reserve_now = RedisBudget._reserve_for
+    slow = {"on": False}
+
+    def slow_reply(self: RedisBudget, *args: Any) -> Any:
+        turn = reserve_now(self, *args)
+        if slow["on"]:
+            time.sleep(0.3)  # the script has run; its reply is late
+        return turn
+
+    monkeypatch.setattr(RedisBudget, "_reserve_for", slow_reply)
+    limit = RateLimit(rate=2, storage_url=redis_server.url)
+    async with make_client(base_url=recording_server.url, rate_limit=limit) as client:
+        await _fetch(client, 1)
+        slow["on"] = True
+        with anyio.move_on_after(0.1) as scope:
+            await _fetch(client, 2)  # reserves the turn 0.5 s after the first, then is cancelled
+        assert scope.cancelled_caught
+        slow["on"] = False
+        await anyio.sleep(0.35)  # the abandoned script's reply has come (and its turn gone back)
+        await _fetch(client, 3)
+    (first, path_1), (third, path_3) = recording_server.arrivals
+    assert [path_1.rsplit("/", 1)[1], path_3.rsplit("/", 1)[1]] == [reservation_sid(1), reservation_sid(3)]
+    # The third call got the turn the second gave back (0.5 s after the first), not the next one (1 s).
+    assert third - first < 0.8
+
+
 @pytest.mark.usefixtures("engine")
 async def test_two_clients_share_one_budget_through_redis(
     recording_server: RecordingServer, redis_server: RedisServer, make_client: MakeClient
@@ -175,11 +233,21 @@ async def test_two_clients_share_one_budget_through_redis(
     assert len(recording_server.arrivals) == 1
 
 
+@pytest.mark.parametrize(
+    ("credentials", "query", "shown"),
+    [(":s3cret-pw@", "", ":***@"), ("", "?password=s3cret-pw", "")],
+    ids=["userinfo", "query"],
+)
 async def test_the_storage_password_stays_out_of_logs(
-    recording_server: RecordingServer, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    recording_server: RecordingServer,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+    credentials: str,
+    query: str,
+    shown: str,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="taskrouter_async")
-    url = f"redis://:s3cret-pw@127.0.0.1:{redis_server.port}/0"  # this Redis has no password: AUTH fails
+    url = f"redis://{credentials}127.0.0.1:{redis_server.port}/0{query}"  # this Redis has no password: AUTH fails
     async with AsyncTaskRouter(
         "AC" + "a" * 32, "token", base_url=recording_server.url, rate_limit=RateLimit(rate=10, storage_url=url)
     ) as client:
@@ -188,7 +256,8 @@ async def test_the_storage_password_stays_out_of_logs(
     assert stats is not None
     assert stats.using_fallback
     assert "s3cret-pw" not in caplog.text
-    assert f"redis://:***@127.0.0.1:{redis_server.port}/0 is unreachable" in caplog.text
+    shown_query = query.replace("s3cret-pw", "***")
+    assert f"redis://{shown}127.0.0.1:{redis_server.port}/0{shown_query} is unreachable" in caplog.text
 
 
 async def _fetch(client: AsyncTaskRouter, number: int) -> None:
@@ -254,7 +323,7 @@ async def _run_with_fault(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert stats is not None
     assert len(warnings) == stats.outages >= 1
-    assert all("is unreachable" in w and "using a per-process budget of 20 per 1 s" in w for w in warnings)
+    assert all("is unreachable" in w and "this process keeps to 20 per 1 s" in w for w in warnings)
     assert sum("the shared budget is in use again" in r.getMessage() for r in caplog.records) == stats.outages
     assert not stats.using_fallback
     # The budget held throughout (a switch-over may let one more turn through).
@@ -291,13 +360,16 @@ PROCESSES = [("asyncio", "httpx"), ("trio", "httpx"), ("asyncio", "aiohttp"), ("
 def _run_processes(
     redis: RedisServer, *, rate: int, seconds: float, fallback_rate: int | None = None, kill_at: float | None = None
 ) -> tuple[list[float], list[str], list[dict[str, object]]]:
-    """Run the PROCESSES (tests/ratelimit_worker.py) together; return arrival times, paths and results."""
+    """Run the PROCESSES (tests/ratelimit_worker.py) together; return arrival times, paths and results.
+
+    Without ``fallback_rate`` each process falls back to its share: a Redis call that times out on a
+    starved machine then keeps the fleet within the budget too."""
     with RecordingServer() as server:
         children = [
             subprocess.Popen(
                 [
                     *(sys.executable, "-m", "tests.ratelimit_worker", server.url, redis.url, backend, engine),
-                    *(str(rate), str(fallback_rate or rate), str(seconds), "10", str(index)),
+                    *(str(rate), str(fallback_rate or 0), str(seconds), "10", str(index)),
                 ],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
@@ -317,7 +389,7 @@ def _run_processes(
             if kill_at is not None:
                 time.sleep(kill_at)
                 redis.kill()
-                time.sleep(1.0)
+                time.sleep(3.0)
                 redis.start()
             results = []
             for child in children:
@@ -362,10 +434,10 @@ def test_four_processes_share_fifty_requests_a_second(redis_server: RedisServer)
     reason="long run: nox -s ratelimit (the default run kills Redis under one process, above)",
 )
 def test_four_processes_ride_out_a_redis_restart(redis_server: RedisServer) -> None:
-    """Killed for 1 s, with a fallback of 12/s each: 48/s in all meanwhile. For up to PROBE_INTERVAL after
-    Redis is back, processes that found it again and those still on their fallback add up: 50 + 3 x 12."""
-    times, paths, results = _run_processes(
-        redis_server, rate=50, fallback_rate=12, seconds=SECONDS, kill_at=SECONDS / 3
-    )
-    _check_shared_run(times, paths, results, 50, most=(50 + 3 * 12) * (1 + WINDOW_TOLERANCE))
+    """Killed for 3 s: each process keeps to its share (50 / 4, counted in Redis before the outage); once Redis
+    is back, each keeps to its share too until all four are back. Before issue 19 the busiest second held 75;
+    now no more than a run without an outage (``WINDOW_TOLERANCE`` for arrival jitter at an exact 50/s budget;
+    benchmarks/ratebudget.py measures the auto budget's, which keeps 3 % spare, against 52.5)."""
+    times, paths, results = _run_processes(redis_server, rate=50, seconds=SECONDS, kill_at=SECONDS / 3)
+    _check_shared_run(times, paths, results, 50, most=50 * (1 + WINDOW_TOLERANCE))
     assert all(result["outages"] == 1 for result in results)

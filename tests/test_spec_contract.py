@@ -1,8 +1,9 @@
-"""The library against the repository's copy of the official spec.
+"""The library against the repository's copy of the official spec, all 61 operations of TaskRouter v1.
 
-(a) Every body field, query parameter, path parameter and response key of the six operations
-is modelled, with the right wire name and type; every comparison is a set equality both ways,
-so a field added to the spec fails here. (b) The request checker that guards the whole suite
+(a) Every operation of the spec is a method of ``client.<resource>`` named by the public naming rule
+(issue 15), and every body field, query parameter, path parameter and response key is modelled with
+the right wire name and type; every comparison is a set equality both ways, so an operation or a
+field added to the spec fails here. (b) The request checker that guards the whole suite
 (``tests/spec_check.py``) accepts what the library sends and catches what it must.
 """
 
@@ -15,7 +16,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,21 +27,25 @@ import attrs
 import httpx
 import pytest
 import respx
-from taskrouter_async._reservations import MAX_PAGE_SIZE, TASK, WORKER, ReservationKind, Reservations
 
 from taskrouter_async import (
     AsyncTaskRouter,
+    JsonObject,
     PageMeta,
     Reservation,
     ReservationStatus,
     ReservationUpdate,
     TaskReservation,
+    TaskReservations,
     TaskReservationUpdate,
     ValidationError,
     WorkerReservation,
+    WorkerReservations,
     WorkerReservationUpdate,
 )
 from taskrouter_async._converter import structure_model, structure_page, wire_name
+from taskrouter_async._resource import MAX_PAGE_SIZE, Resource
+from taskrouter_async.resources import RESOURCES
 
 from .sids import ACCOUNT_SID, ACTIVITY_SID, AUTH_TOKEN, CALL_SID, RESERVATION_SID, TASK_SID, WORKER_SID, WORKSPACE_SID
 from .spec_check import (
@@ -54,6 +59,7 @@ from .spec_check import (
     sid_prefix,
     spec,
 )
+from .spec_values import OPERATION_IDS, library_operations, snake, spec_operations
 
 pytestmark = pytest.mark.anyio
 
@@ -62,44 +68,63 @@ TASK_ITEM = TASK_LIST + "/{Sid}"
 WORKER_LIST = "/v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations"
 WORKER_ITEM = WORKER_LIST + "/{Sid}"
 
-#: Each spec operation and the method that implements it.
-OPERATIONS = {
-    ("get", TASK_LIST): "list",
-    ("get", TASK_ITEM): "fetch",
-    ("post", TASK_ITEM): "update",
-    ("get", WORKER_LIST): "list",
-    ("get", WORKER_ITEM): "fetch",
-    ("post", WORKER_ITEM): "update",
-}
-
 
 @attrs.frozen
 class Kind:
-    """One side of the API as the spec lays it out, and the library classes that model it."""
+    """One side of the reservation API as the spec lays it out, and the library classes that model it."""
 
     name: str
     list_path: str
     item_path: str
     parent_param: str
-    kind: ReservationKind[Any, Any]
+    parent_segment: str
+    parent_prefix: str
+    filters_by_worker: bool
+    resource: type[Resource]
     update: type[ReservationUpdate]
     model: type[Reservation]
     body_fields: int
 
 
 KINDS = [
-    Kind("task", TASK_LIST, TASK_ITEM, "TaskSid", TASK, TaskReservationUpdate, TaskReservation, 54),
-    Kind("worker", WORKER_LIST, WORKER_ITEM, "WorkerSid", WORKER, WorkerReservationUpdate, WorkerReservation, 52),
+    Kind(
+        "task",
+        TASK_LIST,
+        TASK_ITEM,
+        "TaskSid",
+        "Tasks",
+        "WT",
+        True,
+        TaskReservations,
+        TaskReservationUpdate,
+        TaskReservation,
+        54,
+    ),
+    Kind(
+        "worker",
+        WORKER_LIST,
+        WORKER_ITEM,
+        "WorkerSid",
+        "Workers",
+        "WK",
+        False,
+        WorkerReservations,
+        WorkerReservationUpdate,
+        WorkerReservation,
+        52,
+    ),
 ]
 by_kind = pytest.mark.parametrize("side", KINDS, ids=[k.name for k in KINDS])
 
-#: List query parameters modelled as keywords of ``list``/``pages``.
+#: Reservation list query parameters modelled as keywords of ``list``/``pages``.
 QUERY_KEYWORDS = {"ReservationStatus": "reservation_status", "WorkerSid": "worker_sid", "PageSize": "page_size"}
-#: List query parameters handled otherwise, and how.
+#: List query parameters handled otherwise on every list, and how.
 QUERY_HANDLED_EXPLICITLY = {
     "PageToken": "opaque; carried verbatim by meta.next_page_url and pages(page_url=...)",
     "Page": "deliberately not exposed: Twilio warns against page numbers; use next_page_url",
 }
+#: What every list takes beside its filters.
+PAGING = {"PageSize": "page_size", **dict.fromkeys(QUERY_HANDLED_EXPLICITLY)}
 
 _BACKTICKED = re.compile(r"`([^`]+)`")
 
@@ -178,19 +203,338 @@ def type_problem(schema: Mapping[str, Any], hint: Any) -> str | None:
     return f"unexpected spec type {kind!r}"
 
 
-# --- (a) the spec's surface is modelled exactly ---------------------------------------------------
+# --- (a) every operation of the spec is a method, by the naming rule --------------------------------
+
+#: The entities of ``<Verb><Resource>`` operation ids and the client attribute each is mounted on.
+ENTITIES = {
+    "Workspace": "workspaces",
+    "Activity": "activities",
+    "Event": "events",
+    "Task": "tasks",
+    "TaskChannel": "task_channels",
+    "TaskQueue": "task_queues",
+    "Worker": "workers",
+    "WorkerChannel": "worker_channels",
+    "Workflow": "workflows",
+    "TaskReservation": "task_reservations",
+    "WorkerReservation": "worker_reservations",
+}
+#: Statistics operations and their methods, exactly as issue 15 names them.
+STATISTICS = {
+    "FetchWorkspaceStatistics": ("workspaces", "statistics"),
+    "FetchWorkspaceRealTimeStatistics": ("workspaces", "real_time_statistics"),
+    "FetchWorkspaceCumulativeStatistics": ("workspaces", "cumulative_statistics"),
+    "FetchTaskQueueStatistics": ("task_queues", "statistics"),
+    "FetchTaskQueueRealTimeStatistics": ("task_queues", "real_time_statistics"),
+    "FetchTaskQueueCumulativeStatistics": ("task_queues", "cumulative_statistics"),
+    "ListTaskQueuesStatistics": ("task_queues", "list_statistics"),
+    "CreateTaskQueueBulkRealTimeStatistics": ("task_queues", "bulk_real_time_statistics"),
+    "FetchWorkflowStatistics": ("workflows", "statistics"),
+    "FetchWorkflowRealTimeStatistics": ("workflows", "real_time_statistics"),
+    "FetchWorkflowCumulativeStatistics": ("workflows", "cumulative_statistics"),
+    "FetchWorkerStatistics": ("workers", "statistics"),
+    "FetchWorkerInstanceStatistics": ("workers", "instance_statistics"),
+    "FetchWorkersRealTimeStatistics": ("workers", "real_time_statistics"),
+    "FetchWorkersCumulativeStatistics": ("workers", "cumulative_statistics"),
+}
+_ENTITY_OPERATION = re.compile(r"(Fetch|Update|Delete|List|Create)([A-Za-z]+)")
+#: Form fields the spec types ``string`` whose descriptions say they are booleans (codegen/overrides.toml).
+FLAGS_TYPED_AS_STRINGS = {("CreateTask", "IgnoreCapacity"), ("UpdateWorkflow", "ReEvaluateTasks")}
+#: Response fields the spec types ``string`` that hold JSON text, read as ``JsonObject``.
+JSON_TEXT_RESPONSE_FIELDS = {("Task", "attributes"), ("Worker", "attributes"), ("Workflow", "configuration")}
 
 
-def test_spec_has_exactly_the_six_operations() -> None:
-    found = {
-        (method, path)
-        for path, item in spec()["paths"].items()
-        for method in item
-        if method in ("get", "post", "put", "patch", "delete", "head", "options", "trace")
-    }
-    assert found == set(OPERATIONS)
-    for name in set(OPERATIONS.values()) | {"pages"}:
-        assert callable(getattr(Reservations, name))
+every_operation = pytest.mark.parametrize("operation_id", OPERATION_IDS)
+
+
+def named_by_the_rule(operation_id: str) -> tuple[str, str]:
+    """``(client attribute, method)`` of an operation, by issue 15's rule."""
+    if operation_id in STATISTICS:
+        return STATISTICS[operation_id]
+    match = _ENTITY_OPERATION.fullmatch(operation_id)
+    assert match is not None, f"{operation_id} is not <Verb><Resource>"
+    assert match.group(2) in ENTITIES, f"{operation_id}: {match.group(2)} is not an entity"
+    return ENTITIES[match.group(2)], match.group(1).lower()
+
+
+def positional_names(operation_id: str, path: str) -> list[str]:
+    """The path SIDs' argument names: parents first, in path order; a path's own ``{Sid}`` takes the
+    resource's singular snake_case name plus ``_sid`` (``reservation_sid`` for both reservation kinds)."""
+    entity = _ENTITY_OPERATION.fullmatch(operation_id)
+    own = "reservation" if "Reservation" in operation_id else snake(entity.group(2)) if entity else None
+    names = []
+    for name in re.findall(r"\{([A-Za-z]+)\}", path):
+        assert own is not None or name != "Sid", operation_id
+        names.append(f"{own}_sid" if name == "Sid" else snake(name))
+    return names
+
+
+def spec_response_schema(definition: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The schema of an operation's 2xx JSON answer; None for a 204."""
+    for code in ("200", "201"):
+        if code in definition["responses"]:
+            return resolve(definition["responses"][code]["content"]["application/json"]["schema"])
+    assert set(definition["responses"]) == {"204"}
+    return None
+
+
+def test_every_spec_operation_is_one_library_operation() -> None:
+    """61 operations, none missing, none invented, none sent by two resources."""
+    assert len(OPERATION_IDS) == 61
+    assert set(library_operations()) == set(OPERATION_IDS)
+    assert set(RESOURCES) == set(ENTITIES.values())
+
+
+#: The page-at-a-time counterpart of each list method.
+PAGES = {"list": "pages", "list_statistics": "statistics_pages"}
+
+
+@every_operation
+def test_each_operation_is_the_method_the_naming_rule_gives(operation_id: str) -> None:
+    method, path, _ = spec_operations()[operation_id]
+    attribute, cls, operation = library_operations()[operation_id]
+    assert (attribute, operation.name) == named_by_the_rule(operation_id)
+    assert (operation.method, operation.path) == (method.upper(), re.sub(r"\{[A-Za-z]+\}", "{}", path))
+    assert inspect.iscoroutinefunction(getattr(cls, operation.name)) is not operation.lists
+    raw = typing.get_type_hints(cls.with_raw_response.fget)["return"]  # type: ignore[attr-defined]
+    if operation.lists:
+        assert operation.method == "GET"
+        assert callable(getattr(cls, PAGES[operation.name]))
+        assert not hasattr(raw, operation.name)
+    else:
+        assert inspect.iscoroutinefunction(getattr(raw, operation.name))
+
+
+@every_operation
+def test_each_signature_is_path_sids_params_then_query_keywords(operation_id: str) -> None:
+    """Path SIDs positional (parents first), then the params object or JSON body, then keyword-only query
+    arguments in snake_case, ``etag`` where If-Match is declared, and the paging and per-call options."""
+    _, path, definition = spec_operations()[operation_id]
+    _, cls, operation = library_operations()[operation_id]
+    signature = inspect.signature(getattr(cls, operation.name))
+    positional = [
+        p.name for p in signature.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"
+    ]
+    body = []
+    if operation.params is not None:
+        body = ["params"]
+    elif operation.json_body:
+        body = [param.name for param in operation.json_body]
+    assert positional == positional_names(operation_id, path) + body
+    query = [p for p in definition.get("parameters", ()) if p["in"] == "query"]
+    keywords = [snake(p["name"]) for p in query if p["name"] not in PAGING]
+    if any(p["in"] == "header" for p in definition.get("parameters", ())):
+        keywords.append("etag")
+    if operation.lists:
+        keywords += ["page_size", "limit"]
+        assert {p["name"] for p in query} >= set(PAGING), "a list without the paging trio"
+    keywords += ["timeout", "max_retries"]
+    keyword_only = [p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert sorted(keyword_only) == sorted(keywords)
+    assert all(p.default is None for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY)
+
+
+@every_operation
+def test_path_parameters_are_checked_with_their_spec_prefixes(operation_id: str) -> None:
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    spec_sids = [
+        (p["name"], sid_prefix(resolve(p["schema"]))) for p in definition.get("parameters", ()) if p["in"] == "path"
+    ]
+    assert [sid.prefix for sid in operation.sids] == [prefix for _, prefix in spec_sids]
+
+
+@every_operation
+def test_query_parameters_are_modelled_with_their_wire_names(operation_id: str) -> None:
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    declared = {p["name"] for p in definition.get("parameters", ()) if p["in"] == "query"} - set(PAGING)
+    assert {param.wire for param in operation.query} == declared
+    for param in operation.query:
+        assert (param.name, wire_name(param.name)) == (snake(param.wire), param.wire)
+
+
+@every_operation
+def test_if_match_is_declared_exactly_where_etag_is_taken(operation_id: str) -> None:
+    _, _, definition = spec_operations()[operation_id]
+    _, cls, operation = library_operations()[operation_id]
+    headers = {p["name"] for p in definition.get("parameters", ()) if p["in"] == "header"}
+    assert headers <= {"If-Match"}
+    assert operation.if_match is (headers == {"If-Match"})
+    assert ("etag" in inspect.signature(getattr(cls, operation.name)).parameters) is operation.if_match
+
+
+@every_operation
+def test_body_fields_are_exactly_the_spec_fields_by_wire_name(operation_id: str) -> None:
+    """Both directions: every spec form field is a params field, every params field a spec form field, and
+    ``from_api_dict`` takes each by its wire name; the one JSON body is the documented one."""
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    content = definition.get("requestBody", {}).get("content", {})
+    if "application/x-www-form-urlencoded" in content:
+        assert operation.params is not None
+        assert not operation.json_body
+        spec_fields = set(form_schema(definition)["properties"])
+        modelled = {wire_name(field.name): field.name for field in attrs.fields(operation.params)}
+        assert set(modelled) == spec_fields
+        required = set(form_schema(definition).get("required", ()))
+        given = {wire: (None if wire not in required else "x") for wire in modelled}
+        if "Configuration" in required:
+            given["Configuration"] = "{}"
+        assert operation.params.from_api_dict(given) == operation.params(
+            **{modelled[wire]: value for wire, value in given.items() if value is not None}
+        )
+        with pytest.raises(ValidationError, match="Bogus"):
+            operation.params.from_api_dict({"Bogus": "1"})
+    elif "application/json" in content:
+        assert resolve(content["application/json"]["schema"])["properties"] == {}, "the spec now says what to send"
+        assert operation.params is None
+        assert [(p.name, p.wire) for p in operation.json_body] == [("task_queue_sids", "TaskQueueSids")]
+    else:
+        assert (operation.params, operation.json_body) == (None, ())
+
+
+@every_operation
+def test_the_fields_a_create_requires_are_required_exactly(operation_id: str) -> None:
+    """The spec's ``required`` form fields have no default (and refuse ``None``); every other field is optional."""
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    if operation.params is None:
+        return
+    required = set(form_schema(definition).get("required", ()))
+    mandatory = {wire_name(f.name) for f in attrs.fields(operation.params) if f.default is attrs.NOTHING}
+    assert mandatory == required
+    hints = typing.get_type_hints(operation.params)
+    assert all(
+        type(None) not in typing.get_args(hints[f.name])
+        for f in attrs.fields(operation.params)
+        if wire_name(f.name) in required
+    )
+
+
+def test_params_classes_are_named_after_their_resource() -> None:
+    for operation_id in OPERATION_IDS:
+        _, _, operation = library_operations()[operation_id]
+        if operation.params is None:
+            continue
+        match = _ENTITY_OPERATION.fullmatch(operation_id)
+        assert match is not None
+        assert operation.params.__name__ == match.group(2) + match.group(1)
+
+
+@every_operation
+def test_body_field_types_match_the_spec(operation_id: str) -> None:
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    if operation.params is None:
+        return
+    properties = form_schema(definition)["properties"]
+    hints = typing.get_type_hints(operation.params)
+    problems = {}
+    required = set(form_schema(definition).get("required", ()))
+    for field in attrs.fields(operation.params):
+        wire = wire_name(field.name)
+        if wire in required:
+            inner = hints[field.name]
+        else:
+            assert field.default is None, f"{field.name} must default to None (unset)"
+            inner = optional_inner(hints[field.name])
+        if (operation_id, wire) in FLAGS_TYPED_AS_STRINGS:
+            problem = None if inner is bool else f"a flag modelled as {inner}"
+        elif resolve(properties[wire]).get("format") == "date-time":
+            problem = None if inner is datetime else f"date-time modelled as {inner}"
+        else:
+            problem = type_problem(properties[wire], inner)
+        if problem:
+            problems[field.name] = problem
+    assert problems == {}
+
+
+def response_type_problem(model: type[Any], key: str, schema: Mapping[str, Any], hint: Any) -> str | None:
+    """Why a model field's hint does not model a response property, or None: typed where the spec types,
+    a mapping where the spec leaves the shape open."""
+    schema = resolve(schema)
+    args = set(typing.get_args(hint)) - {type(None)}
+    inner = hint if not args or typing.get_origin(hint) not in (typing.Union, types.UnionType) else None
+    if inner is None and len(args) == 1:
+        (inner,) = args
+    kind, fmt = schema.get("type"), schema.get("format")
+    if "enum" in schema:
+        enums = [a for a in args if is_str_enum(a)]
+        ok = len(enums) == 1 and str in args and enum_values(enums[0]) == set(schema["enum"])
+        return None if ok else f"enum {schema['enum']} modelled as {hint}"
+    if fmt == "date-time":
+        return None if inner is datetime else f"date-time modelled as {hint}"
+    if kind == "string":
+        expected: Any = JsonObject if (model.__name__, key) in JSON_TEXT_RESPONSE_FIELDS else str
+        return None if inner is expected else f"string modelled as {hint}"
+    if kind in ("integer", "boolean"):
+        return None if inner is {"integer": int, "boolean": bool}[kind] else f"{kind} modelled as {hint}"
+    if kind == "object" and fmt == "uri-map":
+        ok = typing.get_origin(inner) is Mapping and typing.get_args(inner) == (str, str)
+        return None if ok else f"uri-map modelled as {hint}"
+    if kind == "array":
+        if typing.get_origin(inner) is not Sequence:
+            return f"array modelled as {hint}"
+        (item,) = typing.get_args(inner)
+        return response_type_problem(model, key, schema.get("items", {}), item)
+    if kind is None and not (schema.keys() - {"description", "nullable"}):
+        ok = typing.get_origin(inner) is Mapping and typing.get_args(inner) == (str, Any)
+        return None if ok else f"an open shape modelled as {hint}"
+    return f"unexpected spec schema {schema}"
+
+
+@every_operation
+def test_response_keys_are_the_model_fields_with_their_types(operation_id: str) -> None:
+    """Every key of the answer's schema is a model field and every field (but ``etag`` and ``extra``) a key,
+    typed where the spec types it; a list's records likewise, under the key its ``meta.key`` names."""
+    _, _, definition = spec_operations()[operation_id]
+    _, _, operation = library_operations()[operation_id]
+    schema = spec_response_schema(definition)
+    if schema is None:
+        assert operation.model is None
+        assert operation.method == "DELETE"
+        return
+    assert operation.model is not None
+    if operation.lists:
+        (key,) = set(schema["properties"]) - {"meta"}
+        assert set(resolve(schema["properties"]["meta"])["properties"]) == {f.name for f in attrs.fields(PageMeta)}
+        schema = resolve(schema["properties"][key]["items"])
+    model = operation.model
+    fields = {field.name for field in attrs.fields(model)} - {"etag", "extra"}
+    assert set(schema["properties"]) == fields
+    hints = typing.get_type_hints(model)
+    problems = {key: response_type_problem(model, key, prop, hints[key]) for key, prop in schema["properties"].items()}
+    assert {key: problem for key, problem in problems.items() if problem} == {}
+    assert ("etag" in {field.name for field in attrs.fields(model)}) is (
+        model.__name__ in ("Task", "Worker", "TaskReservation", "WorkerReservation")
+    )
+
+
+def test_models_are_named_after_the_schemas_last_segment() -> None:
+    for operation_id in OPERATION_IDS:
+        _, _, definition = spec_operations()[operation_id]
+        _, _, operation = library_operations()[operation_id]
+        code = "201" if "201" in definition["responses"] else "200"
+        if code not in definition["responses"]:
+            continue
+        node = definition["responses"][code]["content"]["application/json"]["schema"]
+        if operation.lists:
+            schema = resolve(node)
+            (key,) = set(schema["properties"]) - {"meta"}
+            node = schema["properties"][key]["items"]
+        segment = node["$ref"].rsplit(".", 1)[-1]
+        assert operation.model is not None
+        assert operation.model.__name__ == "".join(part.capitalize() for part in segment.split("_"))
+
+
+def test_wire_names_are_pascal_case_with_from_for_from_() -> None:
+    assert wire_name("from_") == "From"
+    assert wire_name("status_callback_event") == "StatusCallbackEvent"
+    assert wire_name("sip_auth_username") == "SipAuthUsername"
+
+
+# --- (a) reservations in depth --------------------------------------------------------------------
 
 
 @by_kind
@@ -208,12 +552,6 @@ def test_worker_fields_are_the_task_fields_minus_the_supervisor_pair() -> None:
     shared = {field.name for field in attrs.fields(ReservationUpdate)}
     assert worker == shared
     assert task - worker == {"supervisor", "supervisor_mode"}
-
-
-def test_wire_names_are_pascal_case_with_from_for_from_() -> None:
-    assert wire_name("from_") == "From"
-    assert wire_name("status_callback_event") == "StatusCallbackEvent"
-    assert wire_name("sip_auth_username") == "SipAuthUsername"
 
 
 @by_kind
@@ -284,11 +622,11 @@ def test_ranges_named_only_in_descriptions_are_enforced() -> None:
 def test_path_parameters_are_validated_with_their_spec_prefixes(side: Kind) -> None:
     for method, path in (("get", side.list_path), ("get", side.item_path), ("post", side.item_path)):
         prefixes = {name: sid_prefix(schema) for name, schema in params(op(method, path), "path").items()}
-        expected = {"WorkspaceSid": "WS", side.parent_param: side.kind.parent_prefix}
+        expected = {"WorkspaceSid": "WS", side.parent_param: side.parent_prefix}
         if path == side.item_path:
             expected["Sid"] = "WR"
         assert prefixes == expected
-    assert f"/{side.kind.parent_segment}/{{{side.parent_param}}}/" in side.item_path
+    assert f"/{side.parent_segment}/{{{side.parent_param}}}/" in side.item_path
 
 
 @by_kind
@@ -296,7 +634,7 @@ def test_if_match_is_the_only_header_and_is_update_etag(side: Kind) -> None:
     assert set(params(op("post", side.item_path), "header")) == {"If-Match"}
     assert set(params(op("get", side.item_path), "header")) == set()
     assert set(params(op("get", side.list_path), "header")) == set()
-    etag = inspect.signature(Reservations.update).parameters["etag"]
+    etag = inspect.signature(side.resource.update).parameters["etag"]
     assert etag.kind is inspect.Parameter.KEYWORD_ONLY
     assert etag.default is None
 
@@ -304,15 +642,15 @@ def test_if_match_is_the_only_header_and_is_update_etag(side: Kind) -> None:
 @by_kind
 def test_list_query_parameters_are_modelled_or_handled_explicitly(side: Kind) -> None:
     declared = params(op("get", side.list_path), "query")
-    modelled = {key for key in QUERY_KEYWORDS if key != "WorkerSid" or side.kind.filters_by_worker}
+    modelled = {key for key in QUERY_KEYWORDS if key != "WorkerSid" or side.filters_by_worker}
     assert set(declared) == modelled | set(QUERY_HANDLED_EXPLICITLY)
-    for method in (Reservations.list, Reservations.pages):
+    for method in (side.resource.list, side.resource.pages):
         keywords = inspect.signature(method).parameters
         for key in modelled:
             assert keywords[QUERY_KEYWORDS[key]].kind is inspect.Parameter.KEYWORD_ONLY
         assert "page" not in keywords
         assert "page_token" not in keywords
-    assert "page_url" in inspect.signature(Reservations.pages).parameters
+    assert "page_url" in inspect.signature(side.resource.pages).parameters
     assert type_problem(declared["ReservationStatus"], ReservationStatus) is None
     assert (declared["PageSize"]["minimum"], declared["PageSize"]["maximum"]) == (1, MAX_PAGE_SIZE)
     if "WorkerSid" in declared:
@@ -325,7 +663,7 @@ def test_response_keys_are_the_model_fields(side: Kind) -> None:
     list_schema = response_schema(op("get", side.list_path))
     schemas.append(resolve(list_schema["properties"]["reservations"]["items"]))
     hints = typing.get_type_hints(side.model)
-    fields = {field.name for field in attrs.fields(side.model)} - {"etag"}
+    fields = {field.name for field in attrs.fields(side.model)} - {"etag", "extra"}
     # The spec calls every property nullable; a reservation's identity and state are required all the same.
     optional = {"worker_name", "url", "links"}
     for schema in schemas:
@@ -474,10 +812,10 @@ async def test_every_operation_with_every_field_conforms(
     """All six operations with every body field and every modelled filter set: the recorder saw each
     request and found nothing wrong (it checks again, for the record, at teardown)."""
     parent = TASK_SID if side is KINDS[0] else WORKER_SID
-    reservations: Reservations[Any, Any] = client.task_reservations
+    reservations: Any = client.task_reservations
     if side is KINDS[1]:
         reservations = client.worker_reservations
-    list_path = f"/v1/Workspaces/{WORKSPACE_SID}/{side.kind.parent_segment}/{parent}/Reservations"
+    list_path = f"/v1/Workspaces/{WORKSPACE_SID}/{side.parent_segment}/{parent}/Reservations"
     token_url = f"{SPEC_SERVER}{list_path}?PageSize=2&PageToken=PT123"
     api.get(f"{list_path}/{RESERVATION_SID}").respond(200, json=RESERVATION_JSON, headers={"ETag": '"e1"'})
     api.post(f"{list_path}/{RESERVATION_SID}").respond(200, json=RESERVATION_JSON)
@@ -487,7 +825,7 @@ async def test_every_operation_with_every_field_conforms(
     fetched = await reservations.fetch(WORKSPACE_SID, parent, RESERVATION_SID)
     await reservations.update(WORKSPACE_SID, parent, RESERVATION_SID, full_update(side), etag=fetched.etag)
     filters: dict[str, Any] = {"reservation_status": "pending", "page_size": 2}
-    if side.kind.filters_by_worker:
+    if side.filters_by_worker:
         filters["worker_sid"] = WORKER_SID
     items = [item async for item in reservations.list(WORKSPACE_SID, parent, **filters)]
     assert len(items) == 2
@@ -631,6 +969,11 @@ LIST = f"{SPEC_SERVER}/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservatio
 WORKER_LIST_URL = f"{SPEC_SERVER}/v1/Workspaces/{WORKSPACE_SID}/Workers/{WORKER_SID}/Reservations"
 AUTH = ("Authorization", "Basic eDp5")
 FORM_HEADERS = (AUTH, ("Content-Type", "application/x-www-form-urlencoded"))
+JSON_HEADERS = (AUTH, ("Content-Type", "application/json"))
+WORKSPACES = f"{SPEC_SERVER}/v1/Workspaces"
+BULK_STATISTICS = f"{WORKSPACES}/{WORKSPACE_SID}/TaskQueues/RealTimeStatistics"
+TASK_URL = f"{WORKSPACES}/{WORKSPACE_SID}/Tasks/{TASK_SID}"
+QUEUE_SID = "WQ" + "0" * 32
 
 
 def post(body: bytes, url: str = ITEM, headers: tuple[tuple[str, str], ...] = FORM_HEADERS) -> SentRequest:
@@ -654,6 +997,13 @@ def get(url: str, body: bytes = b"", headers: tuple[tuple[str, str], ...] = (AUT
         get(LIST + "?PageSize=50&Page=3&PageToken=PA123"),
         get(WORKER_LIST_URL + "?PageSize=1"),
         get("http://127.0.0.1:8080/prefix" + LIST.removeprefix(SPEC_SERVER)),
+        get(WORKSPACES + "?FriendlyName=a+b&PageSize=5"),
+        post(b"FriendlyName=x", url=WORKSPACES),
+        post(b'{"TaskQueueSids":["%s"]}' % QUEUE_SID.encode(), url=BULK_STATISTICS, headers=JSON_HEADERS),
+        SentRequest("DELETE", TASK_URL, (AUTH, ("If-Match", '"3"')), b""),
+        post(b"Attributes=%7B%7D&Priority=2", url=TASK_URL, headers=(*FORM_HEADERS, ("If-Match", '"3"'))),
+        get(f"{WORKSPACES}/{WORKSPACE_SID}/Tasks?AssignmentStatus=pending&AssignmentStatus=reserved"),
+        get(f"{WORKSPACES}/{WORKSPACE_SID}/TaskChannels/voice"),
     ],
     ids=lambda r: f"{r.method} {r.url.rsplit('/', 1)[-1]} {r.body!r}",
 )
@@ -696,7 +1046,22 @@ def test_checker_accepts_conforming_requests(request_: SentRequest) -> None:
         (get(ITEM + "/Extra"), "PathNotFound"),
         (SentRequest("DELETE", ITEM, (AUTH,), b""), "OperationNotFound"),
         (SentRequest("POST", ITEM, FORM_HEADERS, None), "unread stream"),
-        (get("http://127.0.0.1/health"), "not a /v1/Workspaces/... path"),
+        (get("http://127.0.0.1/health"), "not a /v1/Workspaces... path"),
+        (get("http://127.0.0.1/v1/WorkspacesX"), "not a /v1/Workspaces... path"),
+        (get(WORKSPACES + "?Bogus=1"), "query parameter 'Bogus' is not declared"),
+        (post(b"Bogus=1", url=WORKSPACES), "unknown form field 'Bogus'"),
+        (post(b"TaskQueueSids=" + QUEUE_SID.encode(), url=BULK_STATISTICS), "not application/json"),
+        (post(b'{"TaskQueueSids":["%s"]}' % QUEUE_SID.encode(), url=TASK_URL, headers=JSON_HEADERS), "Content-Type"),
+        (post(b"[]", url=BULK_STATISTICS, headers=JSON_HEADERS), "not an object"),
+        (post(b"{", url=BULK_STATISTICS, headers=JSON_HEADERS), "not JSON"),
+        (post(b'{"Sids":[]}', url=BULK_STATISTICS, headers=JSON_HEADERS), "unknown JSON body key 'Sids'"),
+        (post(b'{"TaskQueueSids":[]}', url=BULK_STATISTICS, headers=JSON_HEADERS), "1 to 50"),
+        (
+            post(b'{"TaskQueueSids":["%s"]}' % ACTIVITY_SID.encode(), url=BULK_STATISTICS, headers=JSON_HEADERS),
+            "not a WQ SID",
+        ),
+        (post(b'{"TaskQueueSids": ["%s"]}' % QUEUE_SID.encode(), url=BULK_STATISTICS, headers=JSON_HEADERS), "compact"),
+        (SentRequest("DELETE", TASK_URL, (AUTH,), b"x=1"), "takes no body"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

@@ -86,6 +86,25 @@ async def test_a_signed_event_callback_reaches_the_handler(app: httpx.AsyncClien
     assert seen == [EventCallback.from_form(EVENT)]
 
 
+async def test_the_handler_can_read_the_body_again(seen: list[Any]) -> None:
+    """A handler that also reads the raw body (to log or archive the callback) gets the bytes that were signed."""
+    webhook = TwilioWebhook(AUTH_TOKEN)
+    app = FastAPI()
+
+    @app.post("/taskrouter/assignment")
+    async def assignment(
+        request: Request, callback: Annotated[AssignmentCallback, Depends(webhook.assignment)]
+    ) -> dict[str, Any]:
+        seen.append((await request.body(), callback.task_sid))
+        return accept().to_json()
+
+    arguments = signed(f"{APP_URL}/taskrouter/assignment", ASSIGNMENT)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=APP_URL) as http:
+        response = await http.post("/taskrouter/assignment", **arguments)
+    assert response.status_code == 200
+    assert seen == [(arguments["content"], ASSIGNMENT["TaskSid"])]
+
+
 @pytest.mark.parametrize(
     "headers",
     [

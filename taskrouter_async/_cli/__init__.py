@@ -33,7 +33,9 @@ EXIT_BROKEN_PIPE = 141
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (argparse exits 2 itself on bad usage)."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    named = next((a for a in arguments if not a.startswith("-")), None)
+    args = build_parser(only=named).parse_args(arguments)
     try:
         command = prepare(args)
     except UsageError as exc:

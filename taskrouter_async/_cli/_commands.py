@@ -11,7 +11,7 @@ import functools
 import importlib.util
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -19,6 +19,7 @@ from .._client import BASE_URL_ENV, AsyncTaskRouter, _is_loopback
 from .._converter import unstructure_model
 from .._demo import run_demo
 from .._errors import ValidationError
+from .._params import Params
 from .._ratelimit import RateLimit
 from ..resources import Reservation, TaskReservationUpdate, WorkerReservationUpdate
 from ._bulk_update import run_bulk_update
@@ -26,9 +27,12 @@ from ._fake_server import prepare_fake_server
 from ._inputs import CLIError, UsageError, credentials_from_env, update_params
 from ._output import needs_rich, write_json_line
 from ._parser import build_parser
+from ._resources import call_arguments, operation_params
+from ._walk import counted, walk_display
 
 __all__ = ["prepare"]
 
+T = TypeVar("T")
 Command = Callable[[], Awaitable[int]]
 Printer = Callable[[AsyncIterator[Reservation]], Awaitable[None]]
 
@@ -41,12 +45,20 @@ def prepare(args: argparse.Namespace) -> Command:
         return functools.partial(_completion, args.shell)
     if args.command == "fake-server":
         return prepare_fake_server(args)
+    if args.command == "resource":
+        try:
+            params = operation_params(args)
+        except ValueError as exc:
+            raise UsageError(f"invalid fields: {exc}") from None
+        return functools.partial(_operation, args, _client_options(args), _model_printer(args), params)
     # Usage first (exit 2), then the environment and the installed extras (exit 1).
     if args.command == "list" and args.worker_sid is not None and args.task is None:
         raise UsageError("--worker-sid filters task reservations only: give --task")
     params = _update_params(args) if args.command == "update" else None
     options = _client_options(args)
     if args.command == "bulk-update":
+        if args.dry_run and args.resume:
+            raise UsageError("--dry-run checks every line: give it without --resume")
         return functools.partial(_bulk_update, args, {**options, **_rate_limit(args)})
     printer = _printer(args)
     if args.command == "list":
@@ -75,6 +87,8 @@ def _rate_limit(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError("--rate-limit-url shares a --rate budget: give --rate too")
         return {}
     try:
+        if args.rate == "auto":
+            return {"rate_limit": RateLimit.auto(storage_url=args.rate_limit_url)}
         return {"rate_limit": RateLimit(rate=args.rate, storage_url=args.rate_limit_url)}
     except ValidationError as exc:
         raise UsageError(f"--rate-limit-url: {exc}") from None
@@ -122,8 +136,8 @@ async def _print_json_lines(items: AsyncIterator[Reservation]) -> None:
         write_json_line(unstructure_model(reservation))
 
 
-async def _one(reservation: Reservation) -> AsyncIterator[Reservation]:
-    yield reservation
+async def _one(item: T) -> AsyncIterator[T]:
+    yield item
 
 
 def _resource(client: AsyncTaskRouter, args: argparse.Namespace) -> Any:
@@ -141,7 +155,8 @@ async def _list(args: argparse.Namespace, options: dict[str, Any], printer: Prin
             limit=args.limit,
             **by_worker,  # worker reservations take no worker filter
         )
-        await printer(items)
+        with walk_display("reservations") as display:
+            await printer(counted(items, display))
     return 0
 
 
@@ -181,7 +196,45 @@ async def _update(
 
 async def _bulk_update(args: argparse.Namespace, options: dict[str, Any]) -> int:
     async with AsyncTaskRouter(**options) as client:
-        return await run_bulk_update(client, args.file, concurrency=args.concurrency, dry_run=args.dry_run)
+        return await run_bulk_update(
+            client, args.file, concurrency=args.concurrency, dry_run=args.dry_run, resume=args.resume
+        )
+
+
+def _model_printer(args: argparse.Namespace) -> Callable[[AsyncIterator[Any]], Awaitable[None]]:
+    if not args.table:
+        return _print_models_as_json_lines
+    try:
+        from ._table import print_models
+    except ImportError:
+        raise needs_rich("--table") from None
+    return functools.partial(print_models, listing=args.operation.lists)
+
+
+async def _print_models_as_json_lines(items: AsyncIterator[Any]) -> None:
+    async for model in items:
+        write_json_line(model.to_dict())
+
+
+async def _operation(
+    args: argparse.Namespace,
+    options: dict[str, Any],
+    printer: Callable[[AsyncIterator[Any]], Awaitable[None]],
+    params: Params | None,
+) -> int:
+    """Any operation of any resource: a list is printed as it is walked (with a count on a terminal),
+    a single answer as one line (or table); a delete prints nothing."""
+    positional, keywords = call_arguments(args, params)
+    async with AsyncTaskRouter(**options) as client:
+        method = getattr(getattr(client, args.resource), args.operation.name)
+        if args.operation.lists:
+            with walk_display(args.resource.replace("_", " ")) as display:
+                await printer(counted(method(*positional, **keywords), display))
+        else:
+            result = await method(*positional, **keywords)
+            if result is not None:
+                await printer(_one(result))
+    return 0
 
 
 async def _demo() -> int:

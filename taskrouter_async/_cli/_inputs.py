@@ -15,8 +15,10 @@ import attrs
 
 from .._converter import wire_name
 from .._errors import ValidationError
+from .._params import Params
+from .._resource import checked_etag
 from .._sids import is_sid
-from ..resources import ReservationUpdate, TaskReservationUpdate, WorkerReservationUpdate
+from ..resources import TaskReservationUpdate, WorkerReservationUpdate
 
 __all__ = [
     "CLIError",
@@ -27,7 +29,7 @@ __all__ = [
     "update_params",
 ]
 
-P = TypeVar("P", bound=ReservationUpdate)
+P = TypeVar("P", bound=Params)
 
 
 class CLIError(Exception):
@@ -58,7 +60,7 @@ class _FieldNames:
     snake: Mapping[str, str]
 
     @classmethod
-    def of(cls, update_class: type[ReservationUpdate]) -> _FieldNames:
+    def of(cls, update_class: type[Params]) -> _FieldNames:
         names = [a.name for a in attrs.fields(update_class)]
         return cls(
             wire={_folded(n): wire_name(n) for n in names},
@@ -66,18 +68,24 @@ class _FieldNames:
         )
 
 
-_FIELDS: dict[type[ReservationUpdate], _FieldNames] = {
-    cls: _FieldNames.of(cls) for cls in (TaskReservationUpdate, WorkerReservationUpdate)
-}
+_FIELDS: dict[type[Params], _FieldNames] = {}
 
 
-def _api_name(name: str, update_class: type[ReservationUpdate]) -> str:
+def _fields(update_class: type[Params]) -> _FieldNames:
+    """The class's field names, worked out once per class."""
+    found = _FIELDS.get(update_class)
+    if found is None:
+        found = _FIELDS[update_class] = _FieldNames.of(update_class)
+    return found
+
+
+def _api_name(name: str, update_class: type[Params]) -> str:
     """``reservation_status``, ``ReservationStatus`` (or any case of them) -> ``ReservationStatus``."""
-    fields = _FIELDS[update_class]
+    fields = _fields(update_class)
     found = fields.wire.get(_folded(name))
     if found is not None:
         return found
-    if update_class is WorkerReservationUpdate and _folded(name) in _FIELDS[TaskReservationUpdate].wire:
+    if update_class is WorkerReservationUpdate and _folded(name) in _fields(TaskReservationUpdate).wire:
         raise ValueError(f"{name} applies to task reservations only")
     # Suggest in the style that was typed: snake_case for snake_case, the API's names otherwise.
     styled = fields.snake if "_" in name or name.islower() else fields.wire
@@ -104,15 +112,16 @@ def update_params(fields: Iterable[tuple[str, object]], update_class: type[P]) -
 
 
 def if_match_value(text: str) -> str:
-    """An ETag as If-Match needs it: ``1`` becomes ``"1"``; ``"1"``, ``W/"1"`` and ``*`` are kept as given."""
-    text = text.strip()
-    if not text.isascii() or not text.isprintable():
-        raise ValueError(f"an ETag is printable ASCII text, got {text!r}")
-    if text == "*" or text.startswith(('"', "W/")):
-        return text
-    if not text or '"' in text:
-        raise ValueError(f'expected an ETag such as 1 or "1", got {text!r}')
-    return f'"{text}"'
+    """An ETag for If-Match, sent exactly as given: the ETag header as read (``"3"``, quotes and all).
+
+    Nothing is added: Twilio does not document its ETag format, and quoting a value it sent bare
+    would make every conditional update fail. The check is the library's, worded for the CLI.
+    """
+    try:
+        checked_etag(text)
+    except ValidationError:
+        raise ValueError(f"expected an ETag as the API sent it (printable ASCII), got {text!r}") from None
+    return text
 
 
 _NOT_SHOWN = "its value is not shown, in case it is a secret"

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from .._errors import APIConnectionError, APIStatusError, APITimeoutError, TaskRouterError
+from .._errors import APIConnectionError, APIStatusError, APITimeoutError, PreconditionFailedError, TaskRouterError
 from ._inputs import CLIError
 
 __all__ = ["describe_error", "error_json", "needs_rich", "write_json_line"]
@@ -29,7 +29,15 @@ def describe_error(error: BaseException) -> str:
 
 
 def error_json(error: TaskRouterError | None) -> dict[str, Any]:
-    """A failed result's ``error`` object: Twilio's fields for an error status, else a message."""
+    """A failed result's ``error`` object: Twilio's fields for an error status (and a 412's ETags), else a message."""
+    if isinstance(error, PreconditionFailedError):  # both ETags, so a dropped pair of quotes is plain to see
+        found = {
+            "status": error.status_code,
+            "code": error.code,
+            "message": error.message,
+            "more_info": error.more_info,
+        }
+        return {**found, "if_match": error.if_match, "current_etag": error.current_etag}
     if isinstance(error, APIStatusError):
         return {"status": error.status_code, "code": error.code, "message": error.message, "more_info": error.more_info}
     return {"message": describe_error(error) if error is not None else "unknown error"}

@@ -16,6 +16,7 @@ from .._resource import MAX_PAGE_SIZE
 from .._sids import SID_KINDS, is_sid
 from .._version import __version__
 from ._inputs import if_match_value
+from ._resources import add_resource_commands
 
 __all__ = ["DEFAULT_CONCURRENCY", "build_parser"]
 
@@ -23,11 +24,18 @@ _STATUSES = [s.value for s in ReservationStatus]
 DEFAULT_CONCURRENCY = 10
 
 
-def build_parser(file_completion: Mapping[str, object] | None = None) -> argparse.ArgumentParser:
-    """The whole command line; ``file_completion`` (shtab's FILE) marks arguments that name files."""
+def build_parser(
+    file_completion: Mapping[str, object] | None = None, *, only: str | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line; ``file_completion`` (shtab's FILE) marks arguments that name files.
+
+    ``only`` is the command named on the command line: of the resource groups, only its gets
+    its sub-commands built (see ``add_resource_commands``).
+    """
     parser = argparse.ArgumentParser(
         prog="taskrouter-async",
-        description="Twilio TaskRouter reservations from the command line.",
+        description="Twilio TaskRouter from the command line: a command for every resource and operation "
+        "(taskrouter-async workers list WS…), bulk updates, a fake server and a demo.",
         epilog="Credentials come from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and "
         "TWILIO_API_SECRET). Try 'demo' first: it needs neither credentials nor network.",
     )
@@ -47,7 +55,9 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     )
 
     parent = argparse.ArgumentParser(add_help=False, parents=[api])
-    parent.add_argument("--workspace", required=True, metavar="WS_SID", type=_sid("WS"))
+    parent.add_argument(
+        "--workspace", required=True, metavar="WS_SID", type=_sid("WS"), help="the workspace the reservations are in"
+    )
     which = parent.add_mutually_exclusive_group(required=True)
     which.add_argument("--task", metavar="WT_SID", type=_sid("WT"), help="a task's reservations")
     which.add_argument("--worker", metavar="WK_SID", type=_sid("WK"), help="a worker's reservations")
@@ -81,7 +91,8 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         "--if-match",
         metavar="ETAG",
         type=_typed(if_match_value),
-        help='apply only if the reservation still has this ETag (1 means "1")',
+        help="apply only if the reservation still has this ETag: the etag a fetch printed, sent exactly as given "
+        "(quotes included, e.g. '\"3\"')",
     )
     update.set_defaults(command="update", command_parser=update)
 
@@ -91,7 +102,7 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         help="apply JSON-lines updates concurrently",
         description='Each input line: {"workspace_sid": "WS...", "task_sid": "WT..." or "worker_sid": "WK...", '
         '"reservation_sid": "WR...", "params": {"ReservationStatus": "accepted", ...}, "etag": optional}; '
-        "params by their API or snake_case names, a bare etag such as 1 quoted for you. "
+        "params by their API or snake_case names; etag as a fetch printed it (quotes included), sent as given. "
         "One JSON result line per input line; a summary on stderr; exit status 1 if any failed.",
     )
     source = bulk.add_argument("file", nargs="?", default="-", help="input file (default: standard input)")
@@ -103,11 +114,20 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
         help=f"updates in flight at once, for task and for worker reservations (default {DEFAULT_CONCURRENCY})",
     )
     bulk.add_argument("--dry-run", action="store_true", help="check every line (and the credentials); send nothing")
+    resume = bulk.add_argument(
+        "--resume",
+        action="append",
+        default=[],
+        metavar="RESULTS",
+        help="the results (stdout) of an earlier run of the same input: skip lines with a final outcome; "
+        "re-send what was under way only with an etag (If-Match makes a repeat safe), list the rest; repeatable",
+    )
     bulk.add_argument(
         "--rate",
-        type=_count(1),
-        metavar="N",
-        help="at most N requests a second (retries included), per workspace; shared with --rate-limit-url",
+        type=_rate,
+        metavar="N|auto",
+        help="at most N requests a second (retries included), per workspace; 'auto' learns each endpoint's "
+        "limit from Twilio's answers; shared with --rate-limit-url",
     )
     bulk.add_argument(
         "--rate-limit-url",
@@ -160,6 +180,8 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     server.add_argument("--quiet", action="store_true", help="no log line per request on stderr")
     server.set_defaults(command="fake-server", command_parser=server)
 
+    add_resource_commands(commands, api, _typed, if_match=_typed(if_match_value), only=only)
+
     demo = commands.add_parser("demo", help="walk through reservations against an in-process fake")
     demo.set_defaults(command="demo", command_parser=demo)
 
@@ -173,7 +195,7 @@ def build_parser(file_completion: Mapping[str, object] | None = None) -> argpars
     completion.set_defaults(command="completion", command_parser=completion)
 
     if file_completion is not None:
-        for action in (source, updates_file):
+        for action in (source, resume, updates_file):
             action.complete = file_completion  # type: ignore[attr-defined]  # read by shtab
     return parser
 
@@ -211,6 +233,11 @@ def _count(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return count
+
+
+def _rate(text: str) -> int | str:
+    """``--rate``: a whole number of requests a second, or ``auto``."""
+    return "auto" if text.strip() == "auto" else _count(1)(text)
 
 
 def _seconds(text: str) -> float:

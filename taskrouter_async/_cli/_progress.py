@@ -80,6 +80,8 @@ def figures(stats: BulkStats) -> Text:
     figure("429 waits", f"{stats.rate_limited:,}", "bold yellow" if stats.rate_limited else "bold")
     if stats.waiting_for_budget is not None:
         figure("waiting for budget", f"{stats.waiting_for_budget:,} ({stats.held_by_budget:,.1f} s)")
+        if stats.binding_budget is not None:
+            figure("binding", stats.binding_budget, "bold yellow")
         if stats.budget_fallback:
             figure("budget", "shared store down: per-process", "bold yellow")
     failed = f"{stats.failed:,}" + (f" ({failures_text(stats.failures)})" if stats.failed else "")

@@ -18,10 +18,12 @@ from .._errors import (
     TaskRouterError,
 )
 
-__all__ = ["INVALID_INPUT", "BulkStats", "failure_kind", "failures_text", "summary"]
+__all__ = ["INVALID_INPUT", "UNSURE", "BulkStats", "failure_kind", "failures_text", "summary"]
 
 #: The failure kind of an input line that could not be sent (not JSON, an unknown key, a bad value).
 INVALID_INPUT = "invalid input"
+#: The failure kind of a line under way when an earlier run stopped, not re-sent since it has no etag.
+UNSURE = "under way before, no etag"
 
 
 @attrs.define(kw_only=True)
@@ -50,6 +52,12 @@ class BulkStats:
     held_by_budget: float = 0.0
     #: True while the shared (Redis) budget is unreachable and a per-process one is used instead.
     budget_fallback: bool = False
+    #: Lines skipped with ``--resume``: an earlier run's results file has their final outcome.
+    skipped: int = 0
+    #: Input lines under way when an earlier run stopped, without an etag: not re-sent, for the user to check.
+    to_check: list[int] = attrs.field(factory=list)
+    #: ``--rate auto``: the learned budget holding the run back now (``Task-List 48.5/s of 50``), if any.
+    binding_budget: str | None = None
 
     @property
     def failed(self) -> int:
@@ -57,8 +65,8 @@ class BulkStats:
 
     @property
     def done(self) -> int:
-        """Lines with a result: sent ones that finished, and lines that could not be sent."""
-        return self.succeeded + self.failed
+        """Lines with a result (sent ones that finished, and lines that could not be sent) or skipped."""
+        return self.succeeded + self.failed + self.skipped
 
     @property
     def unfinished(self) -> int:
@@ -69,6 +77,10 @@ class BulkStats:
     def waiting(self) -> int:
         """Started items with no request on the wire: waiting for a slot (the limit) or to retry."""
         return max(self.unfinished - self.requests_in_flight, 0)
+
+
+#: Lines to check listed by number in the summary, at most.
+_LISTED = 20
 
 
 def failure_kind(error: TaskRouterError | None) -> str:
@@ -92,11 +104,19 @@ def failures_text(failures: Counter[str]) -> str:
 
 def summary(stats: BulkStats, *, elapsed: float, interrupted: bool) -> str:
     """What a run did, for stderr: done, failures by kind, elapsed time and rate; on Ctrl-C, what was left."""
-    rate = f"{stats.done / elapsed:,.0f}/s" if elapsed > 0 else "-"
+    rate = f"{(stats.done - stats.skipped) / elapsed:,.0f}/s" if elapsed > 0 else "-"
     of_total = f" of {stats.total:,}" if stats.total is not None else ""
     head = "Interrupted" if interrupted else "Done"
     lines = [f"{head}: {stats.done:,}{of_total} updates in {elapsed:,.1f} s ({rate})", f"  ok      {stats.succeeded:,}"]
     lines.append(f"  failed  {stats.failed:,}" + (f" ({failures_text(stats.failures)})" if stats.failed else ""))
+    if stats.skipped:
+        lines.append(f"  skipped {stats.skipped:,} (a final outcome in the --resume results)")
+    if stats.to_check:
+        shown = ", ".join(map(str, stats.to_check[:_LISTED])) + (", …" if len(stats.to_check) > _LISTED else "")
+        lines.append(
+            f"  check   {len(stats.to_check):,} were under way when an earlier run stopped and have no etag, so "
+            f"were not sent again: fetch them to know (lines {shown})"
+        )
     if stats.rate_limited:
         lines.append(f"  429s    {stats.rate_limited:,} (rate limited: the run slowed down and retried)")
     if stats.waiting_for_budget is not None:
@@ -107,4 +127,6 @@ def summary(stats: BulkStats, *, elapsed: float, interrupted: bool) -> str:
         )
     if interrupted and stats.total is not None:
         lines.append(f"  unsent  {max(stats.total - stats.done - stats.unfinished, 0):,}")
+    if interrupted:
+        lines.append("  resume  run again with --resume RESULTS (this run's stdout): see the bulk-update docs")
     return "\n".join(lines)

@@ -20,13 +20,12 @@ import ssl
 from collections.abc import Mapping
 
 import aiohttp
-import aiohttp.http_exceptions
 import httpx
 import sniffio
 import yarl
 
 from . import base
-from .base import EngineClosed, Exchange, UnreadableBody, deadline_exceeded, read_capped
+from .base import EngineClosed, Exchange, deadline_exceeded, no_free_connection, pool_wait_bound, read_capped
 
 __all__ = ["AiohttpEngine"]
 
@@ -89,6 +88,8 @@ class AiohttpEngine:
             proxy=self._proxy,
             # The pipeline sends the same headers on every engine: no compression asked for, no cookies kept.
             skip_auto_headers=("Accept-Encoding",),
+            # A compressed body is decoded by ``read_capped``, as on every engine, with its size bounded.
+            auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
@@ -96,8 +97,8 @@ class AiohttpEngine:
 
     def _client_timeout(self, timeout: httpx.Timeout, deadline: float | None) -> aiohttp.ClientTimeout:
         """aiohttp's form of the timeouts: the attempt deadline is its ``total`` (reading the body included),
-        then connect and each read. The pool timeout is the slots'. aiohttp has no write timeout: the
-        deadline bounds a stalled write."""
+        then connect and each read. The pool timeout is the slots' (a wait for a slot counts against the
+        deadline: see ``_wait_for_slot``). aiohttp has no write timeout: the deadline bounds a stalled write."""
         cached = self._timeout_for
         if cached is not None and cached[0] is timeout and cached[1] == deadline:
             return cached[2]
@@ -106,6 +107,25 @@ class AiohttpEngine:
         )
         self._timeout_for = (timeout, deadline, converted)
         return converted
+
+    async def _wait_for_slot(
+        self, slots: asyncio.Semaphore, timeout: httpx.Timeout, deadline: float | None
+    ) -> aiohttp.ClientTimeout:
+        """Wait for a free slot within the pool timeout and the attempt deadline, whichever ends first;
+        return aiohttp's timeouts for what is left of the deadline (its total then ends the attempt on time).
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await asyncio.wait_for(slots.acquire(), pool_wait_bound(timeout.pool, deadline))
+        except asyncio.TimeoutError:
+            raise no_free_connection(timeout.pool, deadline) from None
+        if deadline is None:
+            return self._client_timeout(timeout, deadline)
+        left = max(deadline - (loop.time() - started), 0.001)  # aiohttp reads a total of 0 as "no limit"
+        return aiohttp.ClientTimeout(
+            total=left, connect=timeout.connect, sock_connect=timeout.connect, sock_read=timeout.read
+        )
 
     def _url(self, url: str) -> yarl.URL:
         """The URL as yarl's object, built from its parts: the pipeline's URLs are on our origin and already
@@ -130,12 +150,10 @@ class AiohttpEngine:
             raise EngineClosed
         session = self._session or self._open()
         slots = self._slots
+        client_timeout = self._client_timeout(phase_timeouts, deadline)
         if slots is not None:
             if slots.locked():
-                try:
-                    await asyncio.wait_for(slots.acquire(), phase_timeouts.pool)
-                except asyncio.TimeoutError:
-                    raise httpx.PoolTimeout(f"no free connection within {phase_timeouts.pool}s") from None
+                client_timeout = await self._wait_for_slot(slots, phase_timeouts, deadline)
             else:
                 await slots.acquire()  # free: returns at once
         try:
@@ -145,7 +163,7 @@ class AiohttpEngine:
                 headers=headers,
                 data=body,
                 allow_redirects=False,
-                timeout=self._client_timeout(phase_timeouts, deadline),
+                timeout=client_timeout,
                 middlewares=_NO_HIDDEN_RETRY if method in _RETRIED_BY_AIOHTTP else (),
             )
             try:
@@ -159,11 +177,6 @@ class AiohttpEngine:
                     content = await response.read()
                 else:
                     content = await read_capped(response.content.iter_any(), status, response_headers)
-            except aiohttp.ClientPayloadError as exc:
-                response.close()
-                if isinstance(exc.__cause__, aiohttp.http_exceptions.ContentEncodingError):
-                    raise UnreadableBody(str(exc.__cause__), status, response_headers) from None
-                raise
             except BaseException:
                 response.close()  # a body left half-read must not go back to the pool
                 raise
@@ -191,6 +204,8 @@ def _httpx_error(exc: aiohttp.ClientError) -> httpx.TransportError:
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message)  # waiting for a pooled connection, or connecting
     if isinstance(exc, aiohttp.ClientConnectorError):
+        if type(exc) is aiohttp.ClientConnectorError:  # aiohttp's text says "ssl:default" even for plain http
+            message = f"Cannot connect to host {exc.host}:{exc.port} [{exc.strerror or exc.os_error}]"
         return httpx.ConnectError(message)
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return httpx.ReadTimeout(message)

@@ -10,6 +10,7 @@ classification stay in the pipeline.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
@@ -24,7 +25,10 @@ __all__ = [
     "Exchange",
     "UnreadableBody",
     "deadline_exceeded",
+    "no_free_connection",
+    "pool_wait_bound",
     "read_capped",
+    "seconds",
 ]
 
 #: A response body larger than this is refused rather than held in memory.
@@ -79,7 +83,26 @@ class EngineClosed(Exception):
 
 def deadline_exceeded(deadline: float | None) -> httpx.ReadTimeout:
     """What every engine raises when an attempt outlives its deadline (the request may have been sent)."""
-    return httpx.ReadTimeout(f"no complete response within the {deadline}s attempt deadline")
+    return httpx.ReadTimeout(f"no complete response within the {seconds(deadline)} attempt deadline")
+
+
+def no_free_connection(pool_timeout: float | None, deadline: float | None) -> httpx.PoolTimeout:
+    """What every engine raises when no connection was free within the pool timeout or the deadline (not sent)."""
+    if deadline is not None and (pool_timeout is None or deadline < pool_timeout):
+        return httpx.PoolTimeout(f"no free connection within the {seconds(deadline)} attempt deadline")
+    return httpx.PoolTimeout(f"no free connection within the {seconds(pool_timeout)} pool timeout")
+
+
+def pool_wait_bound(pool_timeout: float | None, deadline: float | None) -> float | None:
+    """How long an attempt may wait for a connection: the pool timeout or the deadline, whichever ends first."""
+    if pool_timeout is None or deadline is None:
+        return deadline if pool_timeout is None else pool_timeout
+    return min(pool_timeout, deadline)
+
+
+def seconds(value: float | None) -> str:
+    """``2.5s``, not ``2.5000000000000004s``, for a sum of timeouts in a message."""
+    return "no limit" if value is None else f"{value:g}s"
 
 
 class DeadlineByAnyio:
@@ -105,15 +128,116 @@ class DeadlineByAnyio:
 
 
 async def read_capped(chunks: AsyncIterator[bytes], status: int, headers: Mapping[str, str]) -> bytes:
-    """The whole body, refused (``UnreadableBody``) as soon as it is known to be over MAX_RESPONSE_BYTES."""
+    """The whole body as received (``chunks``: the bytes on the wire, still content-encoded), decoded.
+
+    Refused (``UnreadableBody``) as soon as it is known to be over MAX_RESPONSE_BYTES, received or
+    decoded: a compressed body is decoded chunk by chunk with its output bounded, so a small
+    "zip bomb" never grows past the cap in memory. Every engine reads its bodies through here.
+    """
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
         raise UnreadableBody(f"Content-Length {declared} is over the {MAX_RESPONSE_BYTES}-byte limit", status, headers)
+    decoder = _decoder_for(headers, status)
     parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise UnreadableBody(f"the body is over the {MAX_RESPONSE_BYTES}-byte limit", status, headers)
-        parts.append(chunk)
+    received = size = 0
+    try:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received > MAX_RESPONSE_BYTES:
+                raise UnreadableBody(f"the body is over the {MAX_RESPONSE_BYTES}-byte limit", status, headers)
+            if decoder is not None:
+                chunk = decoder.decode(chunk, MAX_RESPONSE_BYTES - size)
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise UnreadableBody(f"the decoded body is over the {MAX_RESPONSE_BYTES}-byte limit", status, headers)
+            parts.append(chunk)
+        if decoder is not None:
+            tail = decoder.flush(MAX_RESPONSE_BYTES - size)
+            if size + len(tail) > MAX_RESPONSE_BYTES:
+                raise UnreadableBody(f"the decoded body is over the {MAX_RESPONSE_BYTES}-byte limit", status, headers)
+            parts.append(tail)
+    except zlib.error as exc:
+        raise UnreadableBody(f"the body is not valid {decoder}: {exc}", status, headers) from None
     return b"".join(parts)
+
+
+#: What a Content-Encoding token needs: gzip and deflate are decoded; encodings httpx decodes only with an
+#: optional package (whose decoders cannot bound their output) are refused; any other token is ignored,
+#: as httpx ignores it. We never send Accept-Encoding, so a compressed answer is a server's own idea.
+_ZLIB_WINDOW = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+_REFUSED_ENCODINGS = frozenset({"br", "zstd"})
+
+
+def _decoder_for(headers: Mapping[str, str], status: int) -> _Decoder | None:
+    """The decoder for the response's Content-Encoding; ``None`` when there is nothing to decode."""
+    getall = getattr(headers, "getall", None)  # aiohttp's headers keep repeated fields apart
+    value = ",".join(getall("content-encoding", ())) if getall is not None else headers.get("content-encoding", "")
+    if not value:
+        return None
+    layers: list[_Inflater] = []
+    for token in value.lower().split(","):
+        encoding = token.strip()
+        if encoding in _ZLIB_WINDOW:
+            layers.append(_Inflater(encoding))
+        elif encoding in _REFUSED_ENCODINGS:
+            raise UnreadableBody(
+                f"the body is {encoding}-encoded, which this client does not decode (it never asks for compression)",
+                status,
+                headers,
+            )
+    return _Decoder(layers[::-1]) if layers else None  # the last encoding applied is undone first
+
+
+class _Inflater:
+    """One gzip or deflate layer whose output is bounded on every call (``zlib``'s ``max_length``).
+
+    httpx's own decoders inflate each chunk whole, however large it becomes, which is why this exists.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib = zlib.decompressobj(_ZLIB_WINDOW[encoding])
+        #: "deflate" is zlib-wrapped or raw: which one shows at the first chunk (httpx guesses the same way).
+        self._may_be_raw = encoding == "deflate"
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        """At most ``room + 1`` bytes: one more than room is enough to know the body is too big."""
+        try:
+            out = self._zlib.decompress(data, room + 1)
+        except zlib.error:
+            if not self._may_be_raw:
+                raise
+            self._may_be_raw = False
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._zlib.decompress(data, room + 1)
+        self._may_be_raw = False
+        return out
+
+    def flush(self) -> bytes:
+        # All input was consumed by ``decode`` (it returned less than its bound), so little is left to flush.
+        return self._zlib.flush()
+
+
+class _Decoder:
+    """Content-encoding layers undone in turn, each one's output bounded by the room left in the body."""
+
+    def __init__(self, layers: list[_Inflater]) -> None:
+        self._layers = layers
+
+    def __str__(self) -> str:
+        return ", ".join(layer.encoding for layer in reversed(self._layers))
+
+    def decode(self, data: bytes, room: int) -> bytes:
+        for layer in self._layers:
+            data = layer.decode(data, room)
+            if len(data) > room:
+                break  # the caller refuses the body; the next layers need not see it
+        return data
+
+    def flush(self, room: int) -> bytes:
+        data = b""
+        for layer in self._layers:
+            data = (layer.decode(data, room) if data else b"") + layer.flush()
+            if len(data) > room:
+                break
+        return data

@@ -2,21 +2,24 @@
 
 httpcore scans every connection and queued request of a pool on each request, so one pool of
 100 connections spends most of its CPU on itself under load. This engine splits the connection
-limit exactly over several small pools and sends each request to a pool with a free connection
-(the least busy one when all are busy), so the total never exceeds ``max_connections`` and no
-request waits while a connection is free. Works wherever httpx does (asyncio and trio).
+limit exactly over several small pools and sends each request to a pool with a free connection.
+When every connection is busy, the request waits here, in one queue for all pools, and takes the
+first connection freed in any pool: so the total never exceeds ``max_connections`` and no request
+waits while a connection is free. Works wherever httpx does (asyncio and trio).
 """
 
 from __future__ import annotations
 
 import math
 import ssl
+from collections import deque
 from collections.abc import Mapping
 
+import anyio
 import httpcore
 import httpx
 
-from .base import DeadlineByAnyio, EngineClosed, Exchange, UnreadableBody, read_capped
+from .base import EngineClosed, Exchange, deadline_exceeded, no_free_connection, pool_wait_bound, read_capped
 
 __all__ = ["CONNECTIONS_PER_POOL", "HttpcoreEngine"]
 
@@ -45,7 +48,17 @@ def split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-class HttpcoreEngine(DeadlineByAnyio):
+class _Waiter:
+    """A request waiting for a connection in any pool; ``pool`` is the one handed to it."""
+
+    __slots__ = ("event", "pool")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.pool: int | None = None
+
+
+class HttpcoreEngine:
     """Several small httpcore pools sharing one connection limit, for one origin."""
 
     name = "httpx"
@@ -73,25 +86,93 @@ class HttpcoreEngine(DeadlineByAnyio):
         self._busy = [0] * count
         self._capacity = [math.inf if c is None else c for c in capacities]
         self._next = 0
+        #: Requests waiting for a connection, first come first served, whichever pool frees one.
+        self._waiters: deque[_Waiter] = deque()
         self.closed = False
 
     @property
     def pool_capacities(self) -> list[float]:
         return list(self._capacity)
 
-    def _pick(self) -> int:
-        """A pool with a free connection, starting after the last one picked; else the least busy."""
+    def _free_pool(self) -> int | None:
+        """A pool with a free connection, starting after the last one picked; ``None`` when all are busy."""
+        if self._waiters:
+            return None  # those who came first get the next free connections
         busy, capacity, count = self._busy, self._capacity, len(self._busy)
         start = self._next
         for offset in range(count):
             index = (start + offset) % count
             if busy[index] < capacity[index]:
                 self._next = (index + 1) % count
+                busy[index] += 1
                 return index
-        return min(range(count), key=lambda i: busy[i] - capacity[i])
+        return None
 
-    async def _exchange(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: httpx.Timeout
+    async def _wait_for_pool(self, bound: float | None) -> int:
+        """The first connection any pool frees, within ``bound`` seconds (``None``: no bound)."""
+        waiter = _Waiter()
+        self._waiters.append(waiter)
+        try:
+            with anyio.fail_after(bound):
+                await waiter.event.wait()
+        except BaseException:
+            if waiter.pool is None:
+                self._waiters.remove(waiter)
+            else:
+                self._release(waiter.pool)  # handed a connection at the last moment: pass it on
+            raise
+        assert waiter.pool is not None
+        return waiter.pool
+
+    def _release(self, index: int) -> None:
+        """Hand the connection just freed in pool ``index`` to the first request waiting, if any."""
+        if self._waiters:
+            waiter = self._waiters.popleft()
+            waiter.pool = index
+            waiter.event.set()
+        else:
+            self._busy[index] -= 1
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
+        deadline: float | None,
+    ) -> Exchange:
+        """Wait for a connection (the pool timeout), then send; the deadline covers both."""
+        if self.closed:
+            raise EngineClosed
+        index = self._free_pool()
+        remaining = deadline
+        if index is None:
+            index, remaining = await self._wait(phase_timeouts.pool, deadline)
+        try:
+            with anyio.move_on_after(remaining):
+                return await self._send(index, method, url, headers, body, phase_timeouts)
+            raise deadline_exceeded(deadline)
+        finally:
+            self._release(index)
+
+    async def _wait(self, pool_timeout: float | None, deadline: float | None) -> tuple[int, float | None]:
+        """A pool with a free connection and the time left of the deadline, or ``httpx.PoolTimeout``."""
+        started = anyio.current_time()
+        try:
+            index = await self._wait_for_pool(pool_wait_bound(pool_timeout, deadline))
+        except TimeoutError:
+            raise no_free_connection(pool_timeout, deadline) from None
+        return index, None if deadline is None else deadline - (anyio.current_time() - started)
+
+    async def _send(
+        self,
+        index: int,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        phase_timeouts: httpx.Timeout,
     ) -> Exchange:
         if self.closed:
             raise EngineClosed
@@ -102,10 +183,8 @@ class HttpcoreEngine(DeadlineByAnyio):
             headers=[(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
             + ([(b"Content-Length", str(len(body)).encode("ascii"))] if body is not None else []),
             content=body,
-            extensions={"timeout": timeout.as_dict()},
+            extensions={"timeout": phase_timeouts.as_dict()},
         )
-        index = self._pick()
-        self._busy[index] += 1
         try:
             response = await self._pools[index].handle_async_request(request)
             try:
@@ -119,8 +198,6 @@ class HttpcoreEngine(DeadlineByAnyio):
                 if isinstance(exc, source):
                     raise mapped(str(exc) or type(exc).__name__) from exc
             raise
-        finally:
-            self._busy[index] -= 1
 
     async def aclose(self) -> None:
         self.closed = True
@@ -156,15 +233,4 @@ def _pool(
 
 async def _read(response: httpcore.Response) -> Exchange:
     headers = httpx.Headers(response.headers)
-    body = await read_capped(response.aiter_stream(), response.status, headers)
-    if headers.get("content-encoding", "identity").lower() not in ("identity", ""):
-        body = _decoded(response.status, headers, body)
-    return response.status, headers, body
-
-
-def _decoded(status: int, headers: httpx.Headers, body: bytes) -> bytes:
-    """A body the server compressed although we never asked: decoded the way httpx decodes."""
-    try:
-        return httpx.Response(status, headers=headers, content=body).read()
-    except httpx.DecodingError as exc:
-        raise UnreadableBody(str(exc), status, headers) from None
+    return response.status, headers, await read_capped(response.aiter_stream(), response.status, headers)

@@ -2,7 +2,7 @@
 
 A client passed in keeps its hooks, auth, mounts and proxies (``AsyncClient.send``); a transport
 passed in (a mock, an ASGI app, a custom stack) gets the request directly. Either way the
-response is streamed, capped, and closed before the pipeline sees it.
+response is streamed, decoded and capped (``read_capped``), and closed before the pipeline sees it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
+from . import base
 from .base import DeadlineByAnyio, EngineClosed, Exchange, UnreadableBody, read_capped
 
 __all__ = ["HttpxEngine"]
@@ -57,9 +58,11 @@ class HttpxEngine(DeadlineByAnyio):
             raise httpx.RemoteProtocolError(f"unusable redirect Location: {exc}", request=request) from None
         try:
             status, headers = response.status_code, response.headers
-            return status, headers, await read_capped(response.aiter_bytes(), status, headers)
-        except httpx.DecodingError as exc:
-            raise UnreadableBody(str(exc), response.status_code, response.headers) from None
+            if response.is_stream_consumed:
+                # Built from bytes (a mock's ``content=``): httpx has read and decoded it already; only the cap is left.
+                return status, headers, _capped(response.content, status, headers)
+            # The raw bytes: ``read_capped`` decodes them with the size bounded, which aiter_bytes() would not.
+            return status, headers, await read_capped(response.aiter_raw(), status, headers)
         finally:
             await response.aclose()
 
@@ -68,3 +71,9 @@ class HttpxEngine(DeadlineByAnyio):
         self.closed = True
         if self._transport is not None:
             await self._transport.aclose()
+
+
+def _capped(body: bytes, status: int, headers: httpx.Headers) -> bytes:
+    if len(body) > base.MAX_RESPONSE_BYTES:
+        raise UnreadableBody(f"the decoded body is over the {base.MAX_RESPONSE_BYTES}-byte limit", status, headers)
+    return body

@@ -16,10 +16,12 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._fields import (
-    flag_field,
+    flag,
+    named_conversions,
+    present,
     query_flag,
     query_text,
-    text_field,
+    text,
 )
 from .._models import _Model
 from .._pagination import ItemIterator, PageIterator
@@ -75,26 +77,26 @@ class Activity(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class ActivityUpdate(Params):
     """What to change on a activity: fields left ``None`` stay as they are."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str | None = attrs.field(default=None, validator=text)
     """A descriptive string that you create to describe the Activity resource. It can be up to 64 characters long.
     These names are used to calculate and expose statistics about Workers, and provide visibility into the state of
     each Worker. Examples of friendly names include: `on-call`, `break`, and `email`."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class ActivityCreate(Params):
     """What to set on a new activity."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = attrs.field(validator=[present, text])
     """A descriptive string that you create to describe the Activity resource. It can be up to 64 characters long.
     These names are used to calculate and expose statistics about Workers, and provide visibility into the state of
     each Worker. Examples of friendly names include: `on-call`, `break`, and `email`."""
 
-    available: bool | None = flag_field()
+    available: bool | None = attrs.field(default=None, validator=flag)
     """Whether the Worker should be eligible to receive a Task when it occupies the Activity. A value of `true`, `1`,
     or `yes` specifies the Activity is available. All other values specify that it is not. The value cannot be
     changed after the Activity is created."""

@@ -29,19 +29,19 @@ from .._enums import (
     SupervisorMode,
 )
 from .._fields import (
-    check_text,
-    check_text_items,
-    flag_field,
+    flag,
     flag_or_text,
-    int_field,
+    integer,
+    named_conversions,
     query_enum,
     query_sid,
-    sid_field,
-    text_field,
+    sid,
+    text,
+    text_items,
     text_list,
     to_enum,
     to_enum_tuple,
-    uri_field,
+    uri,
 )
 from .._models import _Model
 from .._pagination import ItemIterator, PageIterator
@@ -164,80 +164,80 @@ class WorkerReservation(Reservation):
     """A worker reservation, as the API returns it."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class ReservationUpdate(ReservationInstructions, Params):
     """The fields shared by task and worker reservation updates."""
 
     reservation_status: ReservationStatus | None = attrs.field(default=None, converter=_reservation_status)
     """The current status of the reservation. Can be: `pending`, `accepted`, `rejected`, or `timeout`."""
 
-    worker_activity_sid: str | None = sid_field("WA")
+    worker_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The new worker activity SID if rejecting a reservation."""
 
-    instruction: str | None = text_field()
+    instruction: str | None = attrs.field(default=None, validator=text)
     """The assignment instruction for reservation."""
 
-    dequeue_post_work_activity_sid: str | None = sid_field("WA")
+    dequeue_post_work_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity resource to start after executing a Dequeue instruction."""
 
-    dequeue_from: str | None = text_field()
+    dequeue_from: str | None = attrs.field(default=None, validator=text)
     """The Caller ID of the call to the worker when executing a Dequeue instruction."""
 
-    dequeue_record: str | None = attrs.field(default=None, converter=flag_or_text, validator=check_text)
+    dequeue_record: str | None = attrs.field(default=None, converter=flag_or_text, validator=text)
     """Whether to record both legs of a call when executing a Dequeue instruction or which leg to record."""
 
-    dequeue_timeout: int | None = int_field(0, None)
+    dequeue_timeout: int | None = attrs.field(default=None, validator=integer(0, None))
     """Timeout for call when executing a Dequeue instruction."""
 
-    dequeue_to: str | None = text_field()
+    dequeue_to: str | None = attrs.field(default=None, validator=text)
     """The Contact URI of the worker when executing a Dequeue instruction. Can be the URI of the Twilio Client, the SIP
     URI for Programmable SIP, or the [E.164](https://www.twilio.com/docs/glossary/what-e164) formatted phone number,
     depending on the destination."""
 
-    dequeue_status_callback_url: str | None = uri_field()
+    dequeue_status_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The Callback URL for completed call event when executing a Dequeue instruction."""
 
-    call_from: str | None = text_field()
+    call_from: str | None = attrs.field(default=None, validator=text)
     """The Caller ID of the outbound call when executing a Call instruction."""
 
-    call_record: str | None = attrs.field(default=None, converter=flag_or_text, validator=check_text)
+    call_record: str | None = attrs.field(default=None, converter=flag_or_text, validator=text)
     """Whether to record both legs of a call when executing a Call instruction or which leg to record."""
 
-    call_timeout: int | None = int_field(0, None)
+    call_timeout: int | None = attrs.field(default=None, validator=integer(0, None))
     """Timeout for call when executing a Call instruction."""
 
-    call_to: str | None = text_field()
+    call_to: str | None = attrs.field(default=None, validator=text)
     """The Contact URI of the worker when executing a Call instruction. Can be the URI of the Twilio Client, the SIP
     URI for Programmable SIP, or the [E.164](https://www.twilio.com/docs/glossary/what-e164) formatted phone number,
     depending on the destination."""
 
-    call_url: str | None = uri_field()
+    call_url: str | None = attrs.field(default=None, validator=uri)
     """TwiML URI executed on answering the worker's leg as a result of the Call instruction."""
 
-    call_status_callback_url: str | None = uri_field()
+    call_status_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL to call for the completed call event when executing a Call instruction."""
 
-    call_accept: bool | None = flag_field()
+    call_accept: bool | None = attrs.field(default=None, validator=flag)
     """Whether to accept a reservation when executing a Call instruction."""
 
-    redirect_call_sid: str | None = sid_field("CA")
+    redirect_call_sid: str | None = attrs.field(default=None, validator=sid("CA"))
     """The Call SID of the call parked in the queue when executing a Redirect instruction."""
 
-    redirect_accept: bool | None = flag_field()
+    redirect_accept: bool | None = attrs.field(default=None, validator=flag)
     """Whether the reservation should be accepted when executing a Redirect instruction."""
 
-    redirect_url: str | None = uri_field()
+    redirect_url: str | None = attrs.field(default=None, validator=uri)
     """TwiML URI to redirect the call to when executing the Redirect instruction."""
 
-    to: str | None = text_field()
+    to: str | None = attrs.field(default=None, validator=text)
     """The Contact URI of the worker when executing a Conference instruction. Can be the URI of the Twilio Client, the
     SIP URI for Programmable SIP, or the [E.164](https://www.twilio.com/docs/glossary/what-e164) formatted phone
     number, depending on the destination."""
 
-    from_: str | None = text_field()
+    from_: str | None = attrs.field(default=None, validator=text)
     """The Caller ID of the call to the worker when executing a Conference instruction."""
 
-    status_callback: str | None = uri_field()
+    status_callback: str | None = attrs.field(default=None, validator=uri)
     """The URL we should call using the `status_callback_method` to send status information to your application."""
 
     status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
@@ -247,29 +247,29 @@ class ReservationUpdate(ReservationInstructions, Params):
     """The call progress events that we will send to `status_callback`. Can be: `initiated`, `ringing`, `answered`, or
     `completed`."""
 
-    timeout: int | None = int_field(0, None)
+    timeout: int | None = attrs.field(default=None, validator=integer(0, None))
     """Timeout for call when executing a Conference instruction."""
 
-    record: bool | None = flag_field()
+    record: bool | None = attrs.field(default=None, validator=flag)
     """Whether to record the participant and their conferences, including the time between conferences. The default is
     `false`."""
 
-    muted: bool | None = flag_field()
+    muted: bool | None = attrs.field(default=None, validator=flag)
     """Whether the agent is muted in the conference. The default is `false`."""
 
     beep: Beep | None = attrs.field(default=None, converter=_beep)
     """Whether to play a notification beep when the participant joins or when to play a beep. Can be: `true`, `false`,
     `onEnter`, or `onExit`. The default value is `true`."""
 
-    start_conference_on_enter: bool | None = flag_field()
+    start_conference_on_enter: bool | None = attrs.field(default=None, validator=flag)
     """Whether to start the conference when the participant joins, if it has not already started. The default is
     `true`. If `false` and the conference has not started, the participant is muted and hears background music until
     another participant starts the conference."""
 
-    end_conference_on_exit: bool | None = flag_field()
+    end_conference_on_exit: bool | None = attrs.field(default=None, validator=flag)
     """Whether to end the conference when the agent leaves."""
 
-    wait_url: str | None = uri_field()
+    wait_url: str | None = attrs.field(default=None, validator=uri)
     """The URL we should call using the `wait_method` for the music to play while participants are waiting for the
     conference to start. The default value is the URL of our standard hold music. [Learn more about hold
     music](https://www.twilio.com/labs/twimlets/holdmusic)."""
@@ -278,15 +278,15 @@ class ReservationUpdate(ReservationInstructions, Params):
     """The HTTP method we should use to call `wait_url`. Can be `GET` or `POST` and the default is `POST`. When using a
     static audio file, this should be `GET` so that we can cache the file."""
 
-    early_media: bool | None = flag_field()
+    early_media: bool | None = attrs.field(default=None, validator=flag)
     """Whether to allow an agent to hear the state of the outbound call, including ringing or disconnect messages. The
     default is `true`."""
 
-    max_participants: int | None = int_field(2, 250)
+    max_participants: int | None = attrs.field(default=None, validator=integer(2, 250))
     """The maximum number of participants in the conference. Can be a positive integer from `2` to `250`. The default
     value is `250`."""
 
-    conference_status_callback: str | None = uri_field()
+    conference_status_callback: str | None = attrs.field(default=None, validator=uri)
     """The URL we should call using the `conference_status_callback_method` when the conference events in
     `conference_status_callback_event` occur. Only the value set by the first participant to join the conference is
     used. Subsequent `conference_status_callback` values are ignored."""
@@ -312,14 +312,14 @@ class ReservationUpdate(ReservationInstructions, Params):
     recording_channels: RecordingChannels | None = attrs.field(default=None, converter=_recording_channels)
     """The recording channels for the final recording. Can be: `mono` or `dual` and the default is `mono`."""
 
-    recording_status_callback: str | None = uri_field()
+    recording_status_callback: str | None = attrs.field(default=None, validator=uri)
     """The URL that we should call using the `recording_status_callback_method` when the recording status changes."""
 
     recording_status_callback_method: HttpMethod | None = attrs.field(default=None, converter=_http_method)
     """The HTTP method we should use when we call `recording_status_callback`. Can be: `GET` or `POST` and defaults to
     `POST`."""
 
-    conference_recording_status_callback: str | None = uri_field()
+    conference_recording_status_callback: str | None = attrs.field(default=None, validator=uri)
     """The URL we should call using the `conference_recording_status_callback_method` when the conference recording is
     available."""
 
@@ -332,42 +332,42 @@ class ReservationUpdate(ReservationInstructions, Params):
     [region](https://support.twilio.com/hc/en-us/articles/223132167-How-global-low-latency-routing-and-region-selection-work-for-conferences-and-Client-calls)
     where we should mix the recorded audio. Can be:`us1`, `us2`, `ie1`, `de1`, `sg1`, `br1`, `au1`, or `jp1`."""
 
-    sip_auth_username: str | None = text_field()
+    sip_auth_username: str | None = attrs.field(default=None, validator=text)
     """The SIP username used for authentication."""
 
-    sip_auth_password: str | None = text_field(secret=True)
+    sip_auth_password: str | None = attrs.field(default=None, validator=text, repr=False)
     """The SIP password for authentication."""
 
     dequeue_status_callback_event: tuple[str, ...] | None = attrs.field(
-        default=None, converter=text_list, validator=check_text_items
+        default=None, converter=text_list, validator=text_items
     )
     """The Call progress events sent via webhooks as a result of a Dequeue instruction."""
 
-    post_work_activity_sid: str | None = sid_field("WA")
+    post_work_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The new worker activity SID after executing a Conference instruction."""
 
-    end_conference_on_customer_exit: bool | None = flag_field()
+    end_conference_on_customer_exit: bool | None = attrs.field(default=None, validator=flag)
     """Whether to end the conference when the customer leaves."""
 
-    beep_on_customer_entrance: bool | None = flag_field()
+    beep_on_customer_entrance: bool | None = attrs.field(default=None, validator=flag)
     """Whether to play a notification beep when the customer joins."""
 
     jitter_buffer_size: JitterBufferSize | None = attrs.field(default=None, converter=_jitter_buffer_size)
     """The jitter buffer size for conference. Can be: `small`, `medium`, `large`, `off`."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskReservationUpdate(SupervisorInstructions, ReservationUpdate):
     """What to change on a task reservation: fields left ``None`` stay as they are."""
 
     supervisor_mode: SupervisorMode | None = attrs.field(default=None, converter=_supervisor_mode)
     """A ``SupervisorMode`` value."""
 
-    supervisor: str | None = text_field()
+    supervisor: str | None = attrs.field(default=None, validator=text)
     """The Supervisor SID/URI when executing the Supervise instruction."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkerReservationUpdate(ReservationUpdate):
     """What to change on a worker reservation: fields left ``None`` stay as they are."""
 

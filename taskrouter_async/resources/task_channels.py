@@ -16,8 +16,10 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._fields import (
-    flag_field,
-    text_field,
+    flag,
+    named_conversions,
+    present,
+    text,
 )
 from .._models import _Model
 from .._pagination import ItemIterator, PageIterator
@@ -75,29 +77,29 @@ class TaskChannel(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskChannelUpdate(Params):
     """What to change on a task channel: fields left ``None`` stay as they are."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str | None = attrs.field(default=None, validator=text)
     """A descriptive string that you create to describe the Task Channel. It can be up to 64 characters long."""
 
-    channel_optimized_routing: bool | None = flag_field()
+    channel_optimized_routing: bool | None = attrs.field(default=None, validator=flag)
     """Whether the TaskChannel should prioritize Workers that have been idle. If `true`, Workers that have been idle
     the longest are prioritized."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskChannelCreate(Params):
     """What to set on a new task channel."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = attrs.field(validator=[present, text])
     """A descriptive string that you create to describe the Task Channel. It can be up to 64 characters long."""
 
-    unique_name: str | None = text_field()
+    unique_name: str = attrs.field(validator=[present, text])
     """An application-defined string that uniquely identifies the Task Channel, such as `voice` or `sms`."""
 
-    channel_optimized_routing: bool | None = flag_field()
+    channel_optimized_routing: bool | None = attrs.field(default=None, validator=flag)
     """Whether the Task Channel should prioritize Workers that have been idle. If `true`, Workers that have been idle
     the longest are prioritized."""
 

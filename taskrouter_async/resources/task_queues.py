@@ -17,14 +17,16 @@ import httpx
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._enums import _ValueEnum
 from .._fields import (
-    int_field,
+    integer,
+    named_conversions,
+    present,
     query_datetime,
     query_int,
     query_sid,
     query_sid_list,
     query_text,
-    sid_field,
-    text_field,
+    sid,
+    text,
     to_enum,
 )
 from .._models import _Model
@@ -339,27 +341,27 @@ class TaskQueuesStatistics(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskQueueUpdate(Params):
     """What to change on a task queue: fields left ``None`` stay as they are."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str | None = attrs.field(default=None, validator=text)
     """A descriptive string that you create to describe the TaskQueue. For example `Support-Tier 1`, `Sales`, or
     `Escalation`."""
 
-    target_workers: str | None = text_field()
+    target_workers: str | None = attrs.field(default=None, validator=text)
     """A string describing the Worker selection criteria for any Tasks that enter the TaskQueue. For example
     '"language" == "spanish"' If no TargetWorkers parameter is provided, Tasks will wait in the queue until they are
     either deleted or moved to another queue. Additional examples on how to describing Worker selection criteria
     below."""
 
-    reservation_activity_sid: str | None = sid_field("WA")
+    reservation_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity to assign Workers when a task is reserved for them."""
 
-    assignment_activity_sid: str | None = sid_field("WA")
+    assignment_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity to assign Workers when a task is assigned for them."""
 
-    max_reserved_workers: int | None = int_field(1, 50)
+    max_reserved_workers: int | None = attrs.field(default=None, validator=integer(1, 50))
     """The maximum number of Workers to create reservations for the assignment of a task while in the queue. Maximum of
     50."""
 
@@ -369,21 +371,21 @@ class TaskQueueUpdate(Params):
     here](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo) to learn more."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskQueueCreate(Params):
     """What to set on a new task queue."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = attrs.field(validator=[present, text])
     """A descriptive string that you create to describe the TaskQueue. For example `Support-Tier 1`, `Sales`, or
     `Escalation`."""
 
-    target_workers: str | None = text_field()
+    target_workers: str | None = attrs.field(default=None, validator=text)
     """A string that describes the Worker selection criteria for any Tasks that enter the TaskQueue. For example,
     `'"language" == "spanish"'`. The default value is `1==1`. If this value is empty, Tasks will wait in the
     TaskQueue until they are deleted or moved to another TaskQueue. For more information about Worker selection, see
     [Describing Worker selection criteria](https://www.twilio.com/docs/taskrouter/api/taskqueues#target-workers)."""
 
-    max_reserved_workers: int | None = int_field(1, 50)
+    max_reserved_workers: int | None = attrs.field(default=None, validator=integer(1, 50))
     """The maximum number of Workers to reserve for the assignment of a Task in the queue. Can be an integer between 1
     and 50, inclusive and defaults to 1."""
 
@@ -392,10 +394,10 @@ class TaskQueueCreate(Params):
     or `FIFO` to assign the oldest Task. Default is FIFO. [Click
     here](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo) to learn more."""
 
-    reservation_activity_sid: str | None = sid_field("WA")
+    reservation_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity to assign Workers when a task is reserved for them."""
 
-    assignment_activity_sid: str | None = sid_field("WA")
+    assignment_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity to assign Workers when a task is assigned to them."""
 
 

@@ -17,17 +17,18 @@ import httpx
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._enums import _ValueEnum
 from .._fields import (
-    datetime_field,
-    flag_field,
-    int_field,
+    aware_datetime,
+    flag,
+    integer,
     json_text,
+    named_conversions,
     query_enum_list,
     query_flag,
     query_int,
     query_sid,
     query_text,
-    sid_field,
-    text_field,
+    sid,
+    text,
     to_enum,
 )
 from .._models import JsonObject, _Model
@@ -159,7 +160,7 @@ class Task(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskUpdate(Params):
     """What to change on a task: fields left ``None`` stay as they are."""
 
@@ -170,42 +171,42 @@ class TaskUpdate(Params):
     """The current status of the Task's assignment. Can be: `pending`, `reserved`, `assigned`, `canceled`, `wrapping`,
     or `completed`."""
 
-    reason: str | None = text_field()
+    reason: str | None = attrs.field(default=None, validator=text)
     """The reason that the Task was canceled or completed. This parameter is required only if the Task is canceled or
     completed. Setting this value queues the task for deletion and logs the reason."""
 
-    priority: int | None = int_field(0, 2147483647)
+    priority: int | None = attrs.field(default=None, validator=integer(0, 2147483647))
     """The Task's new priority value. When supplied, the Task takes on the specified priority unless it matches a
     Workflow Target with a Priority set. Value can be 0 to 2^31^ (2,147,483,647)."""
 
-    task_channel: str | None = text_field()
+    task_channel: str | None = attrs.field(default=None, validator=text)
     """When MultiTasking is enabled, specify the TaskChannel with the task to update. Can be the TaskChannel's SID or
     its `unique_name`, such as `voice`, `sms`, or `default`."""
 
-    virtual_start_time: datetime | None = datetime_field()
+    virtual_start_time: datetime | None = attrs.field(default=None, validator=aware_datetime)
     """The task's new virtual start time value. When supplied, the Task takes on the specified virtual start time.
     Value can't be in the future or before the year of 1900."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class TaskCreate(Params):
     """What to set on a new task."""
 
-    timeout: int | None = int_field(1, 1209600)
+    timeout: int | None = attrs.field(default=None, validator=integer(1, 1209600))
     """The amount of time in seconds the new task can live before being assigned. Can be up to a maximum of 2 weeks
     (1,209,600 seconds). The default value is 24 hours (86,400 seconds). On timeout, the `task.canceled` event will
     fire with description `Task TTL Exceeded`."""
 
-    priority: int | None = int_field(0, 2147483647)
+    priority: int | None = attrs.field(default=None, validator=integer(0, 2147483647))
     """The priority to assign the new task and override the default. When supplied, the new Task will have this
     priority unless it matches a Workflow Target with a Priority set. When not supplied, the new Task will have the
     priority of the matching Workflow Target. Value can be 0 to 2^31^ (2,147,483,647)."""
 
-    task_channel: str | None = text_field()
+    task_channel: str | None = attrs.field(default=None, validator=text)
     """When MultiTasking is enabled, specify the TaskChannel by passing either its `unique_name` or `sid`. Default
     value is `default`."""
 
-    workflow_sid: str | None = sid_field("WW")
+    workflow_sid: str | None = attrs.field(default=None, validator=sid("WW"))
     """The SID of the Workflow that you would like to handle routing for the new Task. If there is only one Workflow
     defined for the Workspace that you are posting the new task to, this parameter is optional."""
 
@@ -214,22 +215,22 @@ class TaskCreate(Params):
     `assignment_callback_url` when the Task is assigned to a Worker. For example: `{ "task_type": "call",
     "twilio_call_sid": "CAxxx", "customer_ticket_number": "12345" }`."""
 
-    virtual_start_time: datetime | None = datetime_field()
+    virtual_start_time: datetime | None = attrs.field(default=None, validator=aware_datetime)
     """The virtual start time to assign the new task and override the default. When supplied, the new task will have
     this virtual start time. When not supplied, the new task will have the virtual start time equal to
     `date_created`. Value can't be in the future or before the year of 1900."""
 
-    routing_target: str | None = text_field()
+    routing_target: str | None = attrs.field(default=None, validator=text)
     """A SID of a Worker, Queue, or Workflow to route a Task to"""
 
-    ignore_capacity: bool | None = flag_field()
+    ignore_capacity: bool | None = attrs.field(default=None, validator=flag)
     """A boolean that indicates if the Task should respect a Worker's capacity and availability during assignment. This
     field can only be used when the `RoutingTarget` field is set to a Worker SID. By setting `IgnoreCapacity` to a
     value of `true`, `1`, or `yes`, the Task will be routed to the Worker without respecting their capacity and
     availability. Any other value will enforce the Worker's capacity and availability. The default value of
     `IgnoreCapacity` is `true` when the `RoutingTarget` is set to a Worker SID."""
 
-    task_queue_sid: str | None = sid_field("WQ")
+    task_queue_sid: str | None = attrs.field(default=None, validator=sid("WQ"))
     """The SID of the TaskQueue in which the Task belongs"""
 
 

@@ -16,8 +16,9 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkItem, BulkProgress, BulkResult, BulkRun
 from .._fields import (
-    flag_field,
-    int_field,
+    flag,
+    integer,
+    named_conversions,
 )
 from .._models import _Model
 from .._pagination import ItemIterator, PageIterator
@@ -85,16 +86,16 @@ class WorkerChannel(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkerChannelUpdate(Params):
     """What to change on a worker channel: fields left ``None`` stay as they are."""
 
-    capacity: int | None = int_field(0, None)
+    capacity: int | None = attrs.field(default=None, validator=integer(0, None))
     """The total number of Tasks that the Worker should handle for the TaskChannel type. TaskRouter creates
     reservations for Tasks of this TaskChannel type up to the specified capacity. If the capacity is 0, no new
     reservations will be created."""
 
-    available: bool | None = flag_field()
+    available: bool | None = attrs.field(default=None, validator=flag)
     """Whether the WorkerChannel is available. Set to `false` to prevent the Worker from receiving any new Tasks of
     this TaskChannel type."""
 

@@ -16,15 +16,17 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._fields import (
-    flag_field,
+    flag,
     json_text,
+    named_conversions,
+    present,
     query_datetime,
     query_flag,
     query_int,
     query_sid,
     query_text,
-    sid_field,
-    text_field,
+    sid,
+    text,
 )
 from .._models import JsonObject, _Model
 from .._pagination import ItemIterator, PageIterator
@@ -217,14 +219,14 @@ class WorkersRealTimeStatistics(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkerCreate(Params):
     """What to set on a new worker."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = attrs.field(validator=[present, text])
     """A descriptive string that you create to describe the new Worker. It can be up to 64 characters long."""
 
-    activity_sid: str | None = sid_field("WA")
+    activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of a valid Activity that will describe the new Worker's initial state. See
     [Activities](https://www.twilio.com/docs/taskrouter/api/activity) for more information. If not provided, the new
     Worker's initial state is the `default_activity_sid` configured on the Workspace."""
@@ -235,11 +237,11 @@ class WorkerCreate(Params):
     Worker. Defaults to {}."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkerUpdate(Params):
     """What to change on a worker: fields left ``None`` stay as they are."""
 
-    activity_sid: str | None = sid_field("WA")
+    activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of a valid Activity that will describe the Worker's initial state. See
     [Activities](https://www.twilio.com/docs/taskrouter/api/activity) for more information."""
 
@@ -248,10 +250,10 @@ class WorkerUpdate(Params):
     }`. This data is passed to the `assignment_callback_url` when TaskRouter assigns a Task to the Worker. Defaults
     to {}."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str | None = attrs.field(default=None, validator=text)
     """A descriptive string that you create to describe the Worker. It can be up to 64 characters long."""
 
-    reject_pending_reservations: bool | None = flag_field()
+    reject_pending_reservations: bool | None = attrs.field(default=None, validator=flag)
     """Whether to reject the Worker's pending reservations. This option is only valid if the Worker's new
     [Activity](https://www.twilio.com/docs/taskrouter/api/activity) resource has its `availability` property set to
     `False`."""

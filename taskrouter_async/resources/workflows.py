@@ -16,14 +16,16 @@ import httpx
 
 from .._bulk import DEFAULT_CONCURRENCY, BulkProgress, BulkResult, BulkRun, WorkspaceBulkItem
 from .._fields import (
-    flag_field,
-    int_field,
+    flag,
+    integer,
     json_text,
+    named_conversions,
+    present,
     query_datetime,
     query_int,
     query_text,
-    text_field,
-    uri_field,
+    text,
+    uri,
 )
 from .._models import JsonObject, _Model
 from .._pagination import ItemIterator, PageIterator
@@ -236,54 +238,54 @@ class WorkflowStatistics(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkflowUpdate(Params):
     """What to change on a workflow: fields left ``None`` stay as they are."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str | None = attrs.field(default=None, validator=text)
     """A descriptive string that you create to describe the Workflow resource. For example, `Inbound Call Workflow` or
     `2014 Outbound Campaign`."""
 
-    assignment_callback_url: str | None = uri_field()
+    assignment_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL from your application that will process task assignment events. See [Handling Task Assignment
     Callback](https://www.twilio.com/docs/taskrouter/handle-assignment-callbacks) for more details."""
 
-    fallback_assignment_callback_url: str | None = uri_field()
+    fallback_assignment_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL that we should call when a call to the `assignment_callback_url` fails."""
 
     configuration: str | None = attrs.field(default=None, converter=json_text)
     """A JSON string that contains the rules to apply to the Workflow. See [Configuring
     Workflows](https://www.twilio.com/docs/taskrouter/workflow-configuration) for more information."""
 
-    task_reservation_timeout: int | None = int_field(1, 86400)
+    task_reservation_timeout: int | None = attrs.field(default=None, validator=integer(1, 86400))
     """How long TaskRouter will wait for a confirmation response from your application after it assigns a Task to a
     Worker. Can be up to `86,400` (24 hours) and the default is `120`."""
 
-    re_evaluate_tasks: bool | None = flag_field()
+    re_evaluate_tasks: bool | None = attrs.field(default=None, validator=flag)
     """Whether or not to re-evaluate Tasks. The default is `false`, which means Tasks in the Workflow will not be
     processed through the assignment loop again."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkflowCreate(Params):
     """What to set on a new workflow."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = attrs.field(validator=[present, text])
     """A descriptive string that you create to describe the Workflow resource. For example, `Inbound Call Workflow` or
     `2014 Outbound Campaign`."""
 
-    configuration: str | None = attrs.field(default=None, converter=json_text)
+    configuration: str = attrs.field(converter=json_text, validator=present)
     """A JSON string that contains the rules to apply to the Workflow. See [Configuring
     Workflows](https://www.twilio.com/docs/taskrouter/workflow-configuration) for more information."""
 
-    assignment_callback_url: str | None = uri_field()
+    assignment_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL from your application that will process task assignment events. See [Handling Task Assignment
     Callback](https://www.twilio.com/docs/taskrouter/handle-assignment-callbacks) for more details."""
 
-    fallback_assignment_callback_url: str | None = uri_field()
+    fallback_assignment_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL that we should call when a call to the `assignment_callback_url` fails."""
 
-    task_reservation_timeout: int | None = int_field(1, 86400)
+    task_reservation_timeout: int | None = attrs.field(default=None, validator=integer(1, 86400))
     """How long TaskRouter will wait for a confirmation response from your application after it assigns a Task to a
     Worker. Can be up to `86,400` (24 hours) and the default is `120`."""
 

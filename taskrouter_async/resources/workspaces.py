@@ -15,14 +15,16 @@ import httpx
 
 from .._enums import _ValueEnum
 from .._fields import (
-    flag_field,
+    flag,
+    named_conversions,
+    present,
     query_datetime,
     query_int,
     query_text,
-    sid_field,
-    text_field,
+    sid,
+    text,
     to_enum,
-    uri_field,
+    uri,
 )
 from .._models import _Model
 from .._pagination import ItemIterator, PageIterator
@@ -263,29 +265,29 @@ class WorkspaceStatistics(_Model):
     """Keys of the answer that the spec does not know, as they came."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkspaceUpdate(Params):
     """What to change on a workspace: fields left ``None`` stay as they are."""
 
-    default_activity_sid: str | None = sid_field("WA")
+    default_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity that will be used when new Workers are created in the Workspace."""
 
-    event_callback_url: str | None = uri_field()
+    event_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL we should call when an event occurs. See [Workspace
     Events](https://www.twilio.com/docs/taskrouter/api/event) for more information. This parameter supports Twilio's
     [Webhooks (HTTP callbacks) Connection
     Overrides](https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides)."""
 
-    events_filter: str | None = text_field()
+    events_filter: str | None = attrs.field(default=None, validator=text)
     """The list of Workspace events for which to call event_callback_url. For example if
     `EventsFilter=task.created,task.canceled,worker.activity.update`, then TaskRouter will call event_callback_url
     only when a task is created, canceled, or a Worker activity is updated."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str | None = attrs.field(default=None, validator=text)
     """A descriptive string that you create to describe the Workspace resource. For example: `Sales Call Center` or
     `Customer Support Team`."""
 
-    multi_task_enabled: bool | None = flag_field()
+    multi_task_enabled: bool | None = attrs.field(default=None, validator=flag)
     """Whether to enable multi-tasking. Can be: `true` to enable multi-tasking, or `false` to disable it. However, all
     workspaces should be maintained as multi-tasking. There is no default when omitting this parameter. A
     multi-tasking Workspace can't be updated to single-tasking unless it is not a Flex Project and another (legacy)
@@ -294,7 +296,7 @@ class WorkspaceUpdate(Params):
     Workers section. In single-tasking mode (legacy mode), each Worker will only receive a new reservation when the
     previous task is completed. Learn more at [Multitasking](https://www.twilio.com/docs/taskrouter/multitasking)."""
 
-    timeout_activity_sid: str | None = sid_field("WA")
+    timeout_activity_sid: str | None = attrs.field(default=None, validator=sid("WA"))
     """The SID of the Activity that will be assigned to a Worker when a Task reservation times out without a response."""
 
     prioritize_queue_order: WorkspaceQueueOrder | None = attrs.field(default=None, converter=_workspace_queue_order)
@@ -303,26 +305,26 @@ class WorkspaceUpdate(Params):
     Ordering](https://www.twilio.com/docs/taskrouter/queue-ordering-last-first-out-lifo)."""
 
 
-@attrs.frozen(kw_only=True, repr=False)
+@attrs.frozen(kw_only=True, repr=False, field_transformer=named_conversions)
 class WorkspaceCreate(Params):
     """What to set on a new workspace."""
 
-    friendly_name: str | None = text_field()
+    friendly_name: str = attrs.field(validator=[present, text])
     """A descriptive string that you create to describe the Workspace resource. It can be up to 64 characters long. For
     example: `Customer Support` or `2014 Election Campaign`."""
 
-    event_callback_url: str | None = uri_field()
+    event_callback_url: str | None = attrs.field(default=None, validator=uri)
     """The URL we should call when an event occurs. If provided, the Workspace will publish events to this URL, for
     example, to collect data for reporting. See [Workspace Events](https://www.twilio.com/docs/taskrouter/api/event)
     for more information. This parameter supports Twilio's [Webhooks (HTTP callbacks) Connection
     Overrides](https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides)."""
 
-    events_filter: str | None = text_field()
+    events_filter: str | None = attrs.field(default=None, validator=text)
     """The list of Workspace events for which to call event_callback_url. For example, if `EventsFilter=task.created,
     task.canceled, worker.activity.update`, then TaskRouter will call event_callback_url only when a task is
     created, canceled, or a Worker activity is updated."""
 
-    multi_task_enabled: bool | None = flag_field()
+    multi_task_enabled: bool | None = attrs.field(default=None, validator=flag)
     """Whether to enable multi-tasking. Can be: `true` to enable multi-tasking, or `false` to disable it. However, all
     workspaces should be created as multi-tasking. The default is `true`. Multi-tasking allows Workers to handle
     multiple Tasks simultaneously. When enabled (`true`), each Worker can receive parallel reservations up to the
@@ -330,7 +332,7 @@ class WorkspaceCreate(Params):
     receive a new reservation when the previous task is completed. Learn more at
     [Multitasking](https://www.twilio.com/docs/taskrouter/multitasking)."""
 
-    template: str | None = text_field()
+    template: str | None = attrs.field(default=None, validator=text)
     """An available template name. Can be: `NONE` or `FIFO` and the default is `NONE`. Pre-configures the Workspace
     with the Workflow and Activities specified in the template. `NONE` will create a Workspace with only a set of
     default activities. `FIFO` will configure TaskRouter with a set of default activities and a single TaskQueue for

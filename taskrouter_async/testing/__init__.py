@@ -25,13 +25,16 @@ fires timeouts. docs/emulator.md says what it models and what it does not.
 
 from ._app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest
 from ._callbacks import CallbackDelivery
+from ._limits import PUBLIC_LIMITS, FakeRateLimits
 from ._state import FakeReservation
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",
     "DEFAULT_AUTH_TOKEN",
     "DEFAULT_BASE_URL",
+    "PUBLIC_LIMITS",
     "CallbackDelivery",
+    "FakeRateLimits",
     "FakeReservation",
     "FakeTaskRouter",
     "RecordedRequest",

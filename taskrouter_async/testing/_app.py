@@ -43,6 +43,7 @@ from ._callbacks import (
     event_callback,
     post_callback,
 )
+from ._limits import FakeRateLimits
 from ._records import Event
 from ._resources import Request as ResourceRequest
 from ._resources import handle as handle_resource
@@ -157,13 +158,15 @@ class FakeTaskRouter:
         clock: Callable[[], datetime] = utc_now,
         seed: int = 0,
         history_limit: int | None = None,
+        rate_limits: FakeRateLimits | None = None,
     ) -> None:
         """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
 
         ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
         ``clock`` stamps ``date_created``/``date_updated`` (a naive reading is UTC; ``advance``
         adds to it); ``seed`` makes generated SIDs repeatable; ``history_limit`` bounds how many
-        requests, callbacks and events are kept (the oldest go first; ``None``: all).
+        requests, callbacks and events are kept (the oldest go first; ``None``: all); ``rate_limits``
+        enforces TaskRouter's rate limits and concurrency cap, with their headers (``FakeRateLimits``).
         """
         if history_limit is not None and (isinstance(history_limit, bool) or history_limit < 1):
             raise ValidationError(f"history_limit must be a positive integer or None, got {history_limit!r}")
@@ -185,6 +188,7 @@ class FakeTaskRouter:
         #: Every callback sent and how it was answered, in the order they completed; clear it freely.
         self.callbacks: list[CallbackDelivery] = _History(history_limit)
         self._delivering = False
+        self.rate_limits = rate_limits
 
     def __repr__(self) -> str:
         return f"FakeTaskRouter(base_url={self.base_url!r}, reservations={len(self._store.reservations)})"
@@ -526,7 +530,7 @@ class FakeTaskRouter:
             raw_query=scope["query_string"].decode("latin-1"),
         )
         self.requests.append(request)
-        response = await self._respond(request)
+        response = await self._limited(request)
         await self._deliver()  # before answering, so a test sees the callbacks when its request returns
         payload = b"" if response.body is None else json.dumps(response.body).encode()
         headers = [
@@ -536,6 +540,19 @@ class FakeTaskRouter:
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _limited(self, request: RecordedRequest) -> _Response:
+        """``_respond`` within the rate limits, if the fake has any (``testing/_limits.py``)."""
+        limits = self.rate_limits
+        if limits is None:
+            return await self._respond(request)
+        admission = limits.admit(request.method, request.path, request.query)
+        if admission.refusal is not None:
+            return _error(*admission.refusal, admission.headers)
+        with limits.serving():
+            await limits.delay()
+            response = await self._respond(request)
+        return attrs.evolve(response, headers=(*response.headers, *admission.headers))
 
     async def _respond(self, request: RecordedRequest) -> _Response:
         fault = self._next_fault()

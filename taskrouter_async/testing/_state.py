@@ -1093,6 +1093,11 @@ class FakeStore:
     def _check_transition(self, reservation: FakeReservation, target: ReservationStatus) -> None:
         if target not in TRANSITIONS.get(reservation.status, frozenset()):
             expected = ", ".join(s.value for s, allowed in TRANSITIONS.items() if target in allowed)
+            if not expected:  # nothing moves to this status (pending): no empty brackets
+                raise invalid(
+                    f"Reservation {reservation.sid} not in expected state (no status moves to "
+                    f"{target.value}) and cannot be updated to [{target.value}]; it is {reservation.status.value}"
+                )
             raise invalid(
                 f"Reservation {reservation.sid} not in expected state [{expected}] and cannot be updated to "
                 f"[{target.value}]; it is {reservation.status.value}"

@@ -26,8 +26,13 @@ import os
 from collections.abc import Callable
 from contextlib import aclosing
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
+try:
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+except ImportError as exc:  # said as the other extras say it, not as a bare ModuleNotFoundError
+    raise ImportError(
+        "taskrouter_async.webhooks.fastapi needs FastAPI (or Starlette): pip install 'taskrouter-async[fastapi]'"
+    ) from exc
 
 from .._errors import WebhookPayloadError, WebhookPayloadTooLargeError, WebhookSignatureError
 from ._callbacks import AssignmentCallback, EventCallback
@@ -112,7 +117,12 @@ class TwilioWebhook:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it is known to be larger than ``limit``."""
+    """The body, refused as soon as it is known to be larger than ``limit``, and kept for the handler.
+
+    ``request.body()`` has no limit, so the body is streamed here; Starlette does not keep what
+    ``stream()`` gave, so the bytes go where ``body()``, ``form()`` and ``json()`` look for them
+    (``Request._body``: Starlette has no public way to set it), and the handler can read them again.
+    """
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise WebhookPayloadTooLargeError(f"the callback body is larger than {limit} bytes")
@@ -124,4 +134,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             if size > limit:
                 raise WebhookPayloadTooLargeError(f"the callback body is larger than {limit} bytes")
             chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    request._body = body
+    return body
