@@ -40,7 +40,7 @@ async def test_accepts_the_first_pending_reservation(fake: FakeTaskRouter) -> No
         assert await accept_first_pending(client, first.workspace_sid, task) == first.sid
 
     assert fake.reservation(first.sid).status == "accepted"
-    assert fake.reservation(second.sid).status == "pending"
+    assert fake.reservation(second.sid).status == "rescinded"  # the first to accept gets the task
     assert fake.requests[-1].params == TaskReservationUpdate.accept()  # what your code sent
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._errors import PreconditionFailedError, WebhookError
 from .resources import TaskReservation, TaskReservationUpdate
-from .testing import FakeTaskRouter
+from .testing import DEFAULT_BASE_URL, FakeTaskRouter
 from .webhooks import AssignmentCallback, EventCallback, conference, verify_request
 
 __all__ = ["run_demo", "sample_fake"]
@@ -16,9 +16,9 @@ __all__ = ["run_demo", "sample_fake"]
 SAMPLE_WORKERS = ("Alice", "Bob", "Carol")
 
 
-def sample_fake(base_url: str | None = None) -> FakeTaskRouter:
+def sample_fake(base_url: str | None = None, *, seed: int = 0, history_limit: int | None = None) -> FakeTaskRouter:
     """A fake with one workspace and one task offered to three workers (pending reservations); same SIDs every run."""
-    fake = FakeTaskRouter() if base_url is None else FakeTaskRouter(base_url=base_url)
+    fake = FakeTaskRouter(base_url=base_url or DEFAULT_BASE_URL, seed=seed, history_limit=history_limit)
     task_sid = fake.add_task()
     for name in SAMPLE_WORKERS:
         fake.add_reservation(task_sid=task_sid, worker_name=name)
@@ -26,7 +26,8 @@ def sample_fake(base_url: str | None = None) -> FakeTaskRouter:
 
 
 async def run_demo(say: Callable[[str], object]) -> None:
-    """List pending reservations, accept one with a conference, reject one, hit an If-Match conflict, list again."""
+    """List pending reservations, reject one, accept one with a conference (the others are rescinded), hit an
+    If-Match conflict, list again; then TaskRouter's side: a reservation for a new task and its callbacks."""
     fake = sample_fake()
     first = fake.reservations[0]
     workspace, task = first.workspace_sid, first.task_sid
@@ -39,14 +40,15 @@ async def run_demo(say: Callable[[str], object]) -> None:
             say("   " + _line(reservation))
         alice, bob = pending[0], pending[1]
 
-        say(f"\n2. {alice.worker_name} takes the call: accept with a conference instruction.")
+        say(f"\n2. {bob.worker_name} is busy: reject.")
+        updated = await reservations.update(workspace, task, bob.sid, TaskReservationUpdate.reject())
+        say(f"   POST ReservationStatus=rejected -> {_line(updated)}")
+
+        say(f"\n3. {alice.worker_name} takes the call: accept with a conference instruction.")
         conference = TaskReservationUpdate.conference(from_="+15550100", to="client:alice", end_conference_on_exit=True)
         updated = await reservations.update(workspace, task, alice.sid, conference)
         say(f"   POST Instruction=conference ... -> {_line(updated)}")
-
-        say(f"\n3. {bob.worker_name} is busy: reject.")
-        updated = await reservations.update(workspace, task, bob.sid, TaskReservationUpdate.reject())
-        say(f"   POST ReservationStatus=rejected -> {_line(updated)}")
+        say("   The first to accept gets the task: TaskRouter rescinds its other pending reservations.")
 
         say(f"\n4. Two supervisors look at {alice.worker_name}'s reservation at the same time.")
         seen = await reservations.fetch(workspace, task, alice.sid)
@@ -72,7 +74,7 @@ async def run_demo(say: Callable[[str], object]) -> None:
     fake.set_callbacks(
         assignment_url=f"{app_url}/assignment", event_url=f"{app_url}/events", app=_callback_app(fake.auth_token, say)
     )
-    dave = await fake.reserve(task_sid=task, worker_name="Dave")
+    dave = await fake.reserve(task_sid=fake.add_task(workspace), worker_name="Dave")  # a new task
     say(f"   the fake applied the answer like a REST update: {dave.sid} {dave.worker_name:<6} {dave.status.value}")
     say(f"\nThe fake received {len(fake.requests)} requests. Test your own code against it: taskrouter_async.testing.")
 

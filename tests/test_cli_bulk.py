@@ -38,9 +38,9 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def fake() -> FakeTaskRouter:
     fake = FakeTaskRouter()
-    task = fake.add_task()
     for name in ("Alice", "Bob", "Carol"):
-        fake.add_reservation(task_sid=task, worker_name=name)
+        # One task each: accepting one of a task's reservations rescinds its others (TaskRouter's rule).
+        fake.add_reservation(worker_name=name)
     return fake
 
 

@@ -109,7 +109,8 @@ async def test_quickstart_accepts_the_first_pending_reservation(
     async with connected(fake) as client:
         accepted = await quickstart.main(client, first.workspace_sid, task)
     assert accepted.sid == first.sid
-    assert (fake.reservation(first.sid).status, fake.reservation(second.sid).status) == ("accepted", "pending")
+    # Multi-reservation: the first to accept gets the task, the task's other reservations are rescinded.
+    assert (fake.reservation(first.sid).status, fake.reservation(second.sid).status) == ("accepted", "rescinded")
     assert fake.requests[-1].headers["if-match"] == first.etag
     assert capsys.readouterr().out.splitlines() == [
         f"{first.sid} Alice",
@@ -309,11 +310,13 @@ def test_the_scripts_run_unchanged_against_the_fake_over_http(tmp_path: Path) ->
     """No code changes: TWILIO_TASKROUTER_BASE_URL and the credentials point each script at the fake."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         fake = FakeTaskRouter(base_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
-        task = fake.add_task()
-        alice, bob, carol = (fake.add_reservation(task_sid=task, worker_name=n) for n in ("Alice", "Bob", "Carol"))
-        workspace = alice.workspace_sid
+        # One task each: accepting one of a task's reservations rescinds its others.
+        alice, bob, carol = (fake.add_reservation(worker_name=n) for n in ("Alice", "Bob", "Carol"))
+        workspace, task = alice.workspace_sid, alice.task_sid
         rows = tmp_path / "reservations.csv"
-        rows.write_text(f"workspace_sid,task_sid,reservation_sid\n{workspace},{task},{carol.sid}\n", encoding="utf-8")
+        rows.write_text(
+            f"workspace_sid,task_sid,reservation_sid\n{workspace},{carol.task_sid},{carol.sid}\n", encoding="utf-8"
+        )
         env = {
             **os.environ,
             "TWILIO_TASKROUTER_BASE_URL": fake.base_url,
@@ -323,7 +326,7 @@ def test_the_scripts_run_unchanged_against_the_fake_over_http(tmp_path: Path) ->
         with serving(fake, listener):
             quickstart_out = _run_script(["quickstart.py", workspace, task], env)  # accepts Alice's, the first
             _run_script(["refetch_on_412.py", workspace, task, alice.sid], env)  # accepted -> wrapping
-            _run_script(["retries_and_timeouts.py", workspace, task, bob.sid], env)
+            _run_script(["retries_and_timeouts.py", workspace, bob.task_sid, bob.sid], env)
             bulk_out = _run_script(["bulk_accept_csv.py", str(rows)], env)
     assert quickstart_out.splitlines()[-1] == f"accepted {alice.sid} for Alice"
     assert bulk_out.splitlines()[-1] == "1 accepted, 0 failed"

@@ -205,6 +205,7 @@ async def test_instructions_on_a_pending_reservation(
     fake: FakeTaskRouter, params: TaskReservationUpdate, status_after: ReservationStatus
 ) -> None:
     seeded = fake.add_reservation()
+    fake.add_activity(seeded.workspace_sid, sid=ACTIVITY_SID)  # TaskRouter refuses an unknown WorkerActivitySid
     async with fake.connect() as client:
         updated = await client.task_reservations.update(seeded.workspace_sid, seeded.task_sid, seeded.sid, params)
     assert updated.reservation_status is status_after
@@ -286,7 +287,7 @@ async def test_unknown_sids_answer_404(fake: FakeTaskRouter) -> None:
         with pytest.raises(NotFoundError):
             [r async for r in tasks.list(ws, TASK_SID)]
     async with fake.client() as http:
-        assert (await http.get("/v1/Workspaces", headers=_auth())).status_code == 404
+        assert (await http.get("/v1/Nothing", headers=_auth())).status_code == 404
         assert (await http.get(f"/v1/Workspaces/{ws}/Tasks/nonsense/Reservations", headers=_auth())).status_code == 404
         assert (await http.post(_list_path(ws, "Tasks", task), headers=_auth())).json()["code"] == 20004
 

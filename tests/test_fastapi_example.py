@@ -109,6 +109,7 @@ async def test_a_voice_task_is_conferenced_from_the_assignment_callback(
         ("assignment", None, 200, None),
         ("event", "reservation.accepted", 204, None),
         ("event", "reservation.completed", 204, None),
+        ("event", "task.completed", 204, None),  # completing the reservation completes the task
     ]
     assert [(r.method, r.params) for r in fake.requests] == [("POST", example.TaskReservationUpdate.complete())]
 

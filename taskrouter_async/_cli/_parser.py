@@ -153,7 +153,7 @@ def build_parser(
     updates_file = server.add_argument(
         "--updates-file",
         metavar="PATH",
-        help="write a bulk-update input file that accepts every pending reservation (with If-Match)",
+        help="write a bulk-update input file that accepts one pending reservation per task (with If-Match)",
     )
     server.add_argument(
         "--fault",
@@ -169,6 +169,15 @@ def build_parser(
     server.add_argument(
         "--stall-seconds", type=_seconds, default=2.0, metavar="SECONDS", help="how long a stall lasts (default 2)"
     )
+    # The emulator's options (docs/emulator.md): a workspace to route in, callbacks, memory, determinism.
+    server.add_argument("--workspace", metavar="PATH", help="serve this workspace (YAML or JSON) instead of the sample")
+    server.add_argument("--assignment-url", metavar="URL", help="send assignment callbacks here (on 127.0.0.1)")
+    server.add_argument("--event-url", metavar="URL", help="send event callbacks here (on 127.0.0.1)")
+    server.add_argument(
+        "--history", type=_count(1), default=10_000, metavar="N", help="keep the last N requests and events"
+    )
+    server.add_argument("--random-seed", type=_count(0), default=0, metavar="N", help="seed of generated SIDs")
+    server.add_argument("--quiet", action="store_true", help="no log line per request on stderr")
     server.set_defaults(command="fake-server", command_parser=server)
 
     add_resource_commands(commands, api, _typed, if_match=_typed(if_match_value), only=only)

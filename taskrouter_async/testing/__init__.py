@@ -1,4 +1,4 @@
-"""Test helpers: a stateful, in-process fake of TaskRouter's reservation API.
+"""Test helpers: an in-process TaskRouter emulator (the whole v1 API, routing, lifecycle, events, a clock).
 
 ```python
 from taskrouter_async import TaskReservationUpdate
@@ -17,6 +17,10 @@ It also calls your application back as TaskRouter does: ``fake.set_callbacks(ass
 event_url=..., app=your_asgi_app)``, then ``await fake.reserve(...)`` sends a signed assignment
 callback and applies the instruction in the answer; every change of status sends an event callback.
 ``fake.callbacks`` records what was sent and answered.
+
+Workspaces, queues, workflows, workers and tasks created over the REST API (or with
+``fake.load_workspace``) are routed as TaskRouter routes them; ``await fake.advance(seconds)``
+fires timeouts. docs/emulator.md says what it models and what it does not.
 """
 
 from ._app import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_BASE_URL, FakeTaskRouter, RecordedRequest

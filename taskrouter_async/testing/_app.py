@@ -1,8 +1,9 @@
-"""FakeTaskRouter: the reservation API as a plain ASGI app over ``FakeStore``, plus an in-process transport.
+"""FakeTaskRouter: TaskRouter's REST API as a plain ASGI app over ``FakeStore``, plus an in-process transport.
 
 It answers like TaskRouter does: the same JSON, ``meta`` paging with absolute URLs on its own
-base URL, Twilio error bodies, ETags and If-Match, HTTP Basic auth. Tests can make it fail or
-stall on purpose, and read back every request it received.
+base URL, Twilio error bodies, ETags and If-Match, HTTP Basic auth. Reservations are served
+here; every other resource by ``_resources``. Tests can make it fail or stall on purpose, move
+its clock, and read back every request it received and every callback it sent.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from ._callbacks import (
     post_callback,
 )
 from ._limits import FakeRateLimits
+from ._records import Event
+from ._resources import Request as ResourceRequest
+from ._resources import handle as handle_resource
 from ._state import INVALID_PARAMETER, FakeAPIError, FakeReservation, FakeStore, ListQuery, utc_now
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "DEFAULT_BASE_URL", "FakeTaskRouter", "RecordedRequest"]
@@ -78,6 +82,8 @@ class RecordedRequest:
     query: Mapping[str, str]
     headers: httpx.Headers = attrs.field(eq=False)
     body: bytes
+    #: The query string as sent (repeated keys included).
+    raw_query: str = attrs.field(default="", eq=False, repr=False)
 
     @property
     def form(self) -> dict[str, list[str]]:
@@ -106,21 +112,39 @@ class _Fault:
 @attrs.frozen
 class _Response:
     status: int
-    body: dict[str, Any]
+    #: ``None``: no body (204).
+    body: dict[str, Any] | None
     headers: tuple[tuple[str, str], ...] = ()
 
 
+class _History(list[Any]):
+    """A list that keeps only its last ``limit`` items (``None``: all of them), for a long-running fake."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        if self.limit is not None and len(self) > self.limit:
+            del self[: len(self) - self.limit]
+
+
 class FakeTaskRouter:
-    """A stateful stand-in for TaskRouter's six reservation endpoints, for tests and demos.
+    """A TaskRouter emulator for tests and demos: every v1 resource, routing, the lifecycle, events, a clock.
 
-    Seed it with ``add_reservation`` (workspaces, tasks and workers are created as needed), then
-    point a client at it in-process with ``connect()`` or ``client()``, or serve it with any ASGI
-    server (``python -m taskrouter_async fake-server``). It is not thread-safe: use it from one
-    event loop.
+    Create workspaces, queues, workflows, workers and tasks over its REST API (or with
+    ``load_workspace``) and it routes tasks to workers as TaskRouter does; or seed reservations
+    directly with ``add_reservation`` (workspaces, tasks and workers are created as needed).
+    Point a client at it in-process with ``connect()`` or ``client()``, or serve it with any ASGI
+    server (``python -m taskrouter_async fake-server``). Time moves only when ``advance`` (or, on
+    a server, ``tick``) says so. It is not thread-safe: use it from one event loop.
 
-    It also plays TaskRouter's side of the webhooks: after ``set_callbacks``, ``reserve`` sends a
-    signed assignment callback and applies the instruction in the answer, and every change of a
-    reservation's status sends an event callback (see ``callbacks``).
+    It also plays TaskRouter's side of the webhooks: after ``set_callbacks`` (or with a
+    workflow's ``AssignmentCallbackUrl`` and a workspace's ``EventCallbackUrl``) each new
+    reservation gets a signed assignment callback whose instruction is applied, and every event
+    is sent as a signed event callback (see ``callbacks``). See docs/emulator.md for what it
+    models and what it does not.
     """
 
     def __init__(
@@ -133,15 +157,19 @@ class FakeTaskRouter:
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], datetime] = utc_now,
         seed: int = 0,
+        history_limit: int | None = None,
         rate_limits: FakeRateLimits | None = None,
     ) -> None:
         """Requests must authenticate as ``account_sid``/``auth_token``, or as ``api_key``/``api_secret`` if given.
 
         ``base_url`` is where the fake says it lives (in ``url``, ``links`` and paging URLs);
-        ``clock`` stamps ``date_created``/``date_updated`` (a naive reading is UTC); ``seed`` makes
-        generated SIDs repeatable; ``rate_limits`` enforces TaskRouter's rate limits and concurrency
-        cap, with their headers (``FakeRateLimits``).
+        ``clock`` stamps ``date_created``/``date_updated`` (a naive reading is UTC; ``advance``
+        adds to it); ``seed`` makes generated SIDs repeatable; ``history_limit`` bounds how many
+        requests, callbacks and events are kept (the oldest go first; ``None``: all); ``rate_limits``
+        enforces TaskRouter's rate limits and concurrency cap, with their headers (``FakeRateLimits``).
         """
+        if history_limit is not None and (isinstance(history_limit, bool) or history_limit < 1):
+            raise ValidationError(f"history_limit must be a positive integer or None, got {history_limit!r}")
         self.account_sid = check_credential_sid(account_sid, "AC", "account_sid")
         self.auth_token = auth_token
         self._credentials = [f"{account_sid}:{auth_token}".encode()]
@@ -150,17 +178,16 @@ class FakeTaskRouter:
                 raise ValidationError("api_key and api_secret go together: pass both, or neither")
             self._credentials.append(f"{check_credential_sid(api_key, 'SK', 'api_key')}:{api_secret}".encode())
         self.base_url = base_url.rstrip("/")
-        self._store = FakeStore(clock=clock, seed=seed)
+        self._store = FakeStore(clock=clock, seed=seed, history_limit=history_limit, base_url=self.base_url)
         self._faults: deque[_Fault] = deque()
         self._random_faults: list[tuple[float, _Fault]] = []
         self._fault_random = random.Random(seed)
-        #: Every request received, in order; clear it freely.
-        self.requests: list[RecordedRequest] = []
+        #: Every request received, in order (the last ``history_limit``); clear it freely.
+        self.requests: list[RecordedRequest] = _History(history_limit)
         self._targets = CallbackTargets()
         #: Every callback sent and how it was answered, in the order they completed; clear it freely.
-        self.callbacks: list[CallbackDelivery] = []
-        self._changes: list[tuple[FakeReservation, FakeReservation]] = []
-        self._events_sent = 0
+        self.callbacks: list[CallbackDelivery] = _History(history_limit)
+        self._delivering = False
         self.rate_limits = rate_limits
 
     def __repr__(self) -> str:
@@ -170,7 +197,23 @@ class FakeTaskRouter:
 
     def add_workspace(self, sid: str | None = None) -> str:
         """Create a workspace (a new SID unless ``sid`` is given) and return its SID."""
-        return self._store.add_workspace(sid)
+        with self._store.moment():
+            return self._store.add_workspace(sid)
+
+    def add_activity(
+        self,
+        workspace_sid: str | None = None,
+        *,
+        friendly_name: str | None = None,
+        available: bool = False,
+        sid: str | None = None,
+    ) -> str:
+        """Create an activity in ``workspace_sid`` (default: the first workspace, created if needed).
+
+        A new workspace already has TaskRouter's Offline, Available and Unavailable activities.
+        """
+        with self._store.moment():
+            return self._store.add_activity(workspace_sid, friendly_name, available, sid)
 
     def add_task(
         self,
@@ -184,7 +227,8 @@ class FakeTaskRouter:
 
         ``attributes`` (a JSON object) and ``priority`` are what callbacks report about the task.
         """
-        return self._store.add_task(workspace_sid, sid, attributes, priority)
+        with self._store.moment():
+            return self._store.add_task(workspace_sid, sid, attributes, priority)
 
     def add_worker(
         self,
@@ -193,12 +237,59 @@ class FakeTaskRouter:
         friendly_name: str | None = None,
         sid: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        activity_sid: str | None = None,
     ) -> str:
         """Create a worker in ``workspace_sid`` (default: the first workspace, created if needed).
 
-        ``attributes`` (a JSON object, such as ``{"contact_uri": "client:alice"}``) go into callbacks.
+        ``attributes`` (a JSON object, such as ``{"contact_uri": "client:alice"}``) go into callbacks
+        and are what routing expressions see; ``activity_sid`` defaults to the workspace's default
+        activity (Offline, so a seeded worker gets no task until it is made available).
         """
-        return self._store.add_worker(workspace_sid, friendly_name, sid, attributes)
+        with self._store.moment():
+            return self._store.add_worker(workspace_sid, friendly_name, sid, attributes, activity_sid)
+
+    def load_workspace(self, description: Mapping[str, Any]) -> str:
+        """Create a workspace from a description (what ``fake-server --workspace`` reads) and return its SID.
+
+        See docs/emulator.md for the format: ``friendly_name``, ``event_callback_url``,
+        ``activities``, ``task_channels``, ``task_queues``, ``workflows`` and ``workers``, each
+        referring to the others by name.
+        """
+        from ._workspace_file import load_workspace
+
+        with self._store.moment():
+            return load_workspace(self._store, description)
+
+    def describe(self, workspace_sid: str) -> list[str]:
+        """A workspace in a few lines for people: its queues, workflows and workers, with their SIDs."""
+        store = self._store
+        store.workspace(workspace_sid)
+        lines = []
+        for queue in store.task_queues.values():
+            if queue.workspace_sid == workspace_sid:
+                lines.append(f"queue {queue.sid} {queue.friendly_name}: {queue.target_workers}")
+        for workflow in store.workflows.values():
+            if workflow.workspace_sid == workspace_sid:
+                lines.append(f"workflow {workflow.sid} {workflow.friendly_name}")
+        for worker in store.workers.values():
+            if worker.workspace_sid == workspace_sid:
+                activity = store.activities[worker.activity_sid].friendly_name
+                lines.append(f"worker {worker.sid} {worker.friendly_name} ({activity})")
+        return lines
+
+    async def advance(self, seconds: float) -> None:
+        """Move the fake's clock on by ``seconds``: reservation timeouts, workflow step timeouts and task TTLs
+        fire at their own moments, in order, and their callbacks are sent."""
+        if not seconds >= 0:
+            raise ValidationError(f"seconds must be >= 0, got {seconds!r}")
+        self._store.advance(seconds)
+        await self._deliver()
+
+    async def tick(self) -> None:
+        """Fire the timers that are due by the clock now (``fake-server`` calls this every second)."""
+        with self._store.moment():
+            self._store.fire_due()
+        await self._deliver()
 
     def add_reservation(
         self,
@@ -211,14 +302,15 @@ class FakeTaskRouter:
         sid: str | None = None,
     ) -> FakeReservation:
         """Create a reservation; a task or worker not given is created, and given SIDs that do not exist yet are."""
-        return self._store.add_reservation(
-            workspace_sid=workspace_sid,
-            task_sid=task_sid,
-            worker_sid=worker_sid,
-            worker_name=worker_name,
-            status=_status(status),
-            sid=sid,
-        )
+        with self._store.moment():
+            return self._store.add_reservation(
+                workspace_sid=workspace_sid,
+                task_sid=task_sid,
+                worker_sid=worker_sid,
+                worker_name=worker_name,
+                status=_status(status),
+                sid=sid,
+            )
 
     def reservation(self, sid: str) -> FakeReservation:
         """The current state of a reservation."""
@@ -235,7 +327,8 @@ class FakeTaskRouter:
     def set_status(self, sid: str, status: ReservationStatus | str) -> FakeReservation:
         """Change a reservation as TaskRouter itself would (a timeout, a cancel): new version, no rules checked."""
         self.reservation(sid)
-        return self._store.set_status(sid, _status(status))
+        with self._store.moment():
+            return self._store.set_status(sid, _status(status))
 
     # --- TaskRouter's callbacks ------------------------------------------------------------
 
@@ -269,56 +362,86 @@ class FakeTaskRouter:
 
         Creates a pending reservation (like ``add_reservation``), sends the ``reservation.created``
         event, then the signed assignment callback; an instruction in the answer is applied like
-        the same REST update would be (and its event sent); an empty answer or ``{}`` leaves the
+        the same REST update would be (and its events sent); an empty answer or ``{}`` leaves the
         reservation pending. ``callbacks`` records each callback and what came of it.
         """
         reservation = self.add_reservation(
             workspace_sid=workspace_sid, task_sid=task_sid, worker_sid=worker_sid, worker_name=worker_name, sid=sid
         )
-        await self._send_event(reservation)
-        url = self._targets.assignment_url
-        if url is not None:
-            callback = assignment_callback(self._store, self.account_sid, reservation)
-            delivery = await post_callback(self._targets, self.auth_token, "assignment", url, callback.to_form())
-            if delivery.instruction is not None:
-                delivery = self._apply_instruction(delivery)
-            self.callbacks.append(delivery)
-            await self._send_events()
+        self._store.outbox.extend(e for e in self._store.events if e.resource_sid == reservation.sid)
+        self._store.new_reservations.append(reservation.sid)
+        await self._deliver()
         return self.reservation(reservation.sid)
 
     async def transition(self, sid: str, status: ReservationStatus | str) -> FakeReservation:
-        """``set_status`` (a timeout, a cancel: TaskRouter's own changes) plus the event callback it causes."""
-        reservation = self.set_status(sid, status)
-        await self._send_event(reservation)
+        """``set_status`` (a timeout, a cancel: TaskRouter's own changes) plus the event callbacks it causes."""
+        self.reservation(sid)
+        with self._store.moment():
+            reservation = self._store.set_status(sid, _status(status), quiet=False)
+        await self._deliver()
         return reservation
 
-    def _apply_instruction(self, delivery: CallbackDelivery) -> CallbackDelivery:
-        """Apply an answered instruction to the reservation, through the REST update's state machine."""
-        assert delivery.instruction is not None
-        sid = dict(delivery.params)["ReservationSid"]
-        before = self._store.reservations[sid]
+    async def _deliver(self) -> None:
+        """Send the callbacks for what changed: event callbacks, then assignment callbacks for new reservations
+        (whose answers may change more, and so on)."""
+        if self._delivering:
+            # One sender at a time keeps callbacks in the order of the changes; the one at work picks these up
+            # (a request made while a callback is being answered, the server's clock ticking).
+            return
+        self._delivering = True
+        store = self._store
         try:
-            after = self._store.update(before, delivery.instruction.params, segment="Tasks")
-        except FakeAPIError as exc:
-            return attrs.evolve(delivery, error=f"the instruction was refused: {exc.message}")
-        self._changes.append((before, after))
-        return delivery
+            while store.outbox or store.new_reservations:
+                events, store.outbox = store.outbox, []
+                for event in events:
+                    await self._send_event(event)
+                new, store.new_reservations = store.new_reservations, []
+                for sid in new:
+                    await self._assign(sid)
+        finally:
+            self._delivering = False
 
-    async def _send_events(self) -> None:
-        """The event callbacks for the status changes made since the last call."""
-        changes, self._changes = self._changes, []
-        for before, after in changes:
-            if after.status is not before.status:
-                await self._send_event(after)
-
-    async def _send_event(self, reservation: FakeReservation) -> None:
-        url = self._targets.event_url
+    async def _assign(self, sid: str) -> None:
+        reservation = self._store.reservations.get(sid)
+        if reservation is None or reservation.status is not ReservationStatus.PENDING:
+            return
+        task = self._store.tasks[reservation.task_sid]
+        workflow = self._store.workflows.get(task.workflow_sid)
+        url = (workflow.assignment_callback_url if workflow else None) or self._targets.assignment_url
         if url is None:
             return
-        self._events_sent += 1
-        event = event_callback(self._store, self.account_sid, reservation, f"EV{self._events_sent:032x}")
-        if event is not None:
-            self.callbacks.append(await post_callback(self._targets, self.auth_token, "event", url, event.to_form()))
+        callback = assignment_callback(self._store, self.account_sid, reservation)
+        delivery = await self._post("assignment", url, callback.to_form())
+        if delivery.instruction is not None:
+            try:
+                with self._store.moment():
+                    self._store.update(self._store.reservations[sid], delivery.instruction.params, segment="Tasks")
+            except FakeAPIError as exc:
+                delivery = attrs.evolve(delivery, error=f"the instruction was refused: {exc.message}")
+        self.callbacks.append(delivery)
+
+    async def _send_event(self, event: Event) -> None:
+        workspace = self._store.workspaces.get(event.workspace_sid)
+        url = (workspace.event_callback_url if workspace else None) or self._targets.event_url
+        if url is None:
+            return
+        wanted = workspace.events_filter if workspace else None
+        if wanted and event.event_type not in [name.strip() for name in wanted.split(",")]:
+            return
+        form = event_callback(self._store, self.account_sid, event).to_form()
+        self.callbacks.append(await self._post("event", url, form))
+
+    async def _post(self, kind: str, url: str, form: list[tuple[str, str]]) -> CallbackDelivery:
+        """POST a callback to ``url`` through the configured targets; a URL the fake may not call is recorded."""
+        try:
+            targets = attrs.evolve(
+                self._targets,
+                assignment_url=url if kind == "assignment" else None,
+                event_url=url if kind == "event" else None,
+            )
+        except ValidationError as exc:
+            return CallbackDelivery(kind=kind, url=url, params=tuple(form), error=f"not sent: {exc}")
+        return await post_callback(targets, self.auth_token, kind, url, form)
 
     # --- faults -------------------------------------------------------------------------
 
@@ -404,13 +527,14 @@ class FakeTaskRouter:
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
             headers=httpx.Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]),
             body=body,
+            raw_query=scope["query_string"].decode("latin-1"),
         )
         self.requests.append(request)
         response = await self._limited(request)
-        await self._send_events()  # before answering, so a test sees them when its update returns
-        payload = json.dumps(response.body).encode()
+        await self._deliver()  # before answering, so a test sees the callbacks when its request returns
+        payload = b"" if response.body is None else json.dumps(response.body).encode()
         headers = [
-            (b"content-type", b"application/json"),
+            *([(b"content-type", b"application/json")] if response.body is not None else []),
             (b"content-length", str(len(payload)).encode()),
             *((k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers),
         ]
@@ -439,7 +563,8 @@ class FakeTaskRouter:
             await (anyio.sleep_forever() if math.isinf(fault.stall_seconds) else anyio.sleep(fault.stall_seconds))
         try:
             self._authenticate(request.headers)
-            return self._route(request)
+            with self._store.moment():
+                return self._route(request)
         except FakeAPIError as exc:
             headers = (("www-authenticate", 'Basic realm="Twilio API"'),) if exc.status == 401 else ()
             return _error(exc.status, exc.code, exc.message, headers)
@@ -455,9 +580,24 @@ class FakeTaskRouter:
             raise FakeAPIError(401, 20003, "Authenticate")
 
     def _route(self, request: RecordedRequest) -> _Response:
+        if request.path == "/_fake/advance":
+            return self._advance_request(request)
         route = _ROUTE.fullmatch(request.path)
         if route is None:
-            raise FakeAPIError(404, 20404, f"The requested resource {request.path} was not found")
+            answer = handle_resource(
+                self._store,
+                self.account_sid,
+                self.base_url,
+                ResourceRequest(
+                    method=request.method,
+                    path=request.path,
+                    query=tuple(parse_qsl(request.raw_query, keep_blank_values=True)),
+                    body=request.body,
+                    if_match=request.headers.get("if-match"),
+                    content_type=request.headers.get("content-type", ""),
+                ),
+            )
+            return _Response(answer.status, answer.body, answer.headers)
         workspace_sid, segment, parent_sid, sid = route["workspace"], route["segment"], route["parent"], route["sid"]
         if not (is_sid(workspace_sid, "WS") and is_sid(parent_sid, _PARENT_PREFIX[segment])):
             raise FakeAPIError(404, 20404, f"The requested resource {request.path} was not found")
@@ -473,6 +613,20 @@ class FakeTaskRouter:
             reservation = self._update(request, reservation, segment)
         return _Response(200, self._reservation_json(reservation, segment), (("etag", reservation.etag),))
 
+    def _advance_request(self, request: RecordedRequest) -> _Response:
+        """``POST /_fake/advance`` with ``Seconds=n``: the clock, for an app's end-to-end test against fake-server."""
+        if request.method != "POST":
+            raise FakeAPIError(405, 20004, "Method not allowed")
+        form = dict(_form_pairs(request.body))
+        try:
+            seconds = float(form.get("Seconds", ""))
+        except ValueError:
+            raise FakeAPIError(400, INVALID_PARAMETER, "Seconds must be a number of seconds") from None
+        if not 0 <= seconds <= 366 * 86400:
+            raise FakeAPIError(400, INVALID_PARAMETER, "Seconds must be between 0 and one year")
+        self._store.advance(seconds)
+        return _Response(200, {"now": format_timestamp(self._store.now())})
+
     def _update(self, request: RecordedRequest, reservation: FakeReservation, segment: str) -> FakeReservation:
         if_match = request.headers.get("if-match")
         if if_match is not None and not _matches(if_match, reservation.etag):
@@ -485,9 +639,7 @@ class FakeTaskRouter:
             params = decode_form(_form_pairs(request.body), _UPDATE_CLASSES[segment])
         except (ValueError, cattrs.BaseValidationError) as exc:
             raise FakeAPIError(400, INVALID_PARAMETER, f"Invalid parameter: {describe_form_error(exc)}") from None
-        updated = self._store.update(reservation, params, segment=segment)
-        self._changes.append((reservation, updated))
-        return updated
+        return self._store.update(reservation, params, segment=segment)
 
     def _page(self, request: RecordedRequest, segment: str, parent_sid: str) -> dict[str, Any]:
         query = self._list_query(request.query, segment)

@@ -7,8 +7,10 @@ HTTP to a loopback URL) and reads an assignment callback's answer into an instru
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
+import ssl
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any
@@ -18,12 +20,12 @@ import anyio
 import attrs
 import httpx
 
-from .._enums import ReservationStatus
 from .._errors import ValidationError
-from ..webhooks._callbacks import AssignmentCallback, EventCallback, EventType
+from ..webhooks._callbacks import AssignmentCallback, EventCallback
 from ..webhooks._instructions import AssignmentInstruction
 from ..webhooks._signature import SIGNATURE_HEADER, compute_signature
-from ._state import FakeReservation, FakeStore, FakeTask
+from ._records import Event, Task
+from ._state import FakeReservation, FakeStore
 
 __all__ = [
     "ASSIGNMENT_TIMEOUT",
@@ -45,25 +47,8 @@ ASGIApp = Callable[
 #: TaskRouter waits this long for an answer to an assignment callback before it gives up on it.
 ASSIGNMENT_TIMEOUT = 5.0
 
-#: The event TaskRouter sends when a reservation reaches each status.
-EVENT_TYPES: dict[ReservationStatus, EventType] = {
-    ReservationStatus.PENDING: EventType.RESERVATION_CREATED,
-    ReservationStatus.ACCEPTED: EventType.RESERVATION_ACCEPTED,
-    ReservationStatus.REJECTED: EventType.RESERVATION_REJECTED,
-    ReservationStatus.TIMEOUT: EventType.RESERVATION_TIMEOUT,
-    ReservationStatus.CANCELED: EventType.RESERVATION_CANCELED,
-    ReservationStatus.RESCINDED: EventType.RESERVATION_RESCINDED,
-    ReservationStatus.WRAPPING: EventType.RESERVATION_WRAPUP,
-    ReservationStatus.COMPLETED: EventType.RESERVATION_COMPLETED,
-}
-
-#: The task's assignment status while its reservation has each status.
-_TASK_STATUS = {
-    ReservationStatus.PENDING: "reserved",
-    ReservationStatus.ACCEPTED: "assigned",
-    ReservationStatus.WRAPPING: "wrapping",
-    ReservationStatus.COMPLETED: "completed",
-}
+#: Event data the library's ``EventCallback`` has fields for; the rest goes into its ``extra`` in CamelCase.
+_EVENT_FIELDS = frozenset(attrs.fields_dict(EventCallback)) - {"extra"}
 
 _LOOPBACK_NAMES = {"localhost"}
 
@@ -119,56 +104,51 @@ class Answer:
 
 def assignment_callback(store: FakeStore, account_sid: str, reservation: FakeReservation) -> AssignmentCallback:
     """The assignment callback TaskRouter sends for a new reservation (the documented parameters)."""
-    task = store.task_details[reservation.task_sid]
+    task = store.tasks[reservation.task_sid]
+    worker = store.workers.get(reservation.worker_sid)
     now = store.now()
     return AssignmentCallback(
         account_sid=account_sid,
         workspace_sid=reservation.workspace_sid,
         workflow_sid=task.workflow_sid,
-        task_queue_sid=task.task_queue_sid,
+        task_queue_sid=store.reservation_queue.get(reservation.sid, task.task_queue_sid),
         worker_sid=reservation.worker_sid,
         task_sid=reservation.task_sid,
         reservation_sid=reservation.sid,
         task_age=_age(task, now),
         task_priority=task.priority,
         task_attributes=task.attributes,
-        worker_attributes=store.worker_attributes.get(reservation.worker_sid, {}),
+        worker_attributes=worker.attributes if worker is not None else {},
         timestamp=now,
     )
 
 
-def event_callback(
-    store: FakeStore, account_sid: str, reservation: FakeReservation, event_sid: str
-) -> EventCallback | None:
-    """The event callback for ``reservation``'s current status, with the reservation, task and worker fields."""
-    event_type = EVENT_TYPES.get(reservation.status)
-    if event_type is None:
-        return None
-    task = store.task_details[reservation.task_sid]
-    now = store.now()
+def event_callback(store: FakeStore, account_sid: str, event: Event) -> EventCallback:
+    """The event callback for a recorded event: the common parameters, then the event's data."""
+    workspace = store.workspaces.get(event.workspace_sid)
+    known = {k: v for k, v in event.data.items() if k in _EVENT_FIELDS and v is not None}
+    extra = {
+        _camel(k): v if isinstance(v, str) else json.dumps(v)
+        for k, v in event.data.items()
+        if k not in _EVENT_FIELDS and v is not None
+    }
+    extra["TimestampMs"] = str(int(event.date.timestamp() * 1000))
     return EventCallback(
-        event_type=event_type,
+        event_type=event.event_type,
         account_sid=account_sid,
-        workspace_sid=reservation.workspace_sid,
-        sid=event_sid,
-        workspace_name="Fake TaskRouter workspace",
-        event_description=f"Reservation {reservation.sid} of task {reservation.task_sid}: {reservation.status.value}",
-        resource_type="reservation",
-        resource_sid=reservation.sid,
-        timestamp=now,
-        task_sid=reservation.task_sid,
-        task_attributes=task.attributes,
-        task_age=_age(task, now),
-        task_priority=task.priority,
-        task_assignment_status=_TASK_STATUS.get(reservation.status, "pending"),
-        task_queue_sid=task.task_queue_sid,
-        workflow_sid=task.workflow_sid,
-        worker_sid=reservation.worker_sid,
-        worker_name=reservation.worker_name,
-        worker_attributes=store.worker_attributes.get(reservation.worker_sid, {}),
-        reservation_sid=reservation.sid,
-        extra={"TimestampMs": str(int(now.timestamp() * 1000))},
+        sid=event.sid,
+        workspace_name=workspace.friendly_name if workspace is not None else None,
+        event_description=event.description,
+        resource_type=event.resource_type,
+        resource_sid=event.resource_sid,
+        timestamp=event.date,
+        extra=extra,
+        **known,
     )
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 async def post_callback(
@@ -184,7 +164,9 @@ async def post_callback(
     transport = None if targets.app is None else httpx.ASGITransport(app=targets.app, raise_app_exceptions=False)
     try:
         with anyio.fail_after(targets.timeout):
-            async with httpx.AsyncClient(transport=transport, trust_env=False, timeout=targets.timeout) as client:
+            async with httpx.AsyncClient(
+                transport=transport, trust_env=False, timeout=targets.timeout, verify=_ssl_context()
+            ) as client:
                 response = await client.post(url, content=urlencode(params).encode(), headers=headers)
     except (TimeoutError, httpx.TimeoutException):
         return attrs.evolve(delivery, error=f"no answer within {targets.timeout} s")
@@ -197,6 +179,12 @@ async def post_callback(
         answer = read_answer(response)
         return attrs.evolve(delivery, instruction=answer.instruction, error=answer.error)
     return delivery
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default context, made once: building it for every callback cost more than the callback itself."""
+    return httpx.create_ssl_context()
 
 
 def read_answer(response: httpx.Response) -> Answer:
@@ -220,9 +208,8 @@ def read_answer(response: httpx.Response) -> Answer:
         return Answer(error=f"invalid instruction: {exc}")
 
 
-def _age(task: FakeTask, now: datetime) -> int:
-    created = task.date_created or now
-    return max(0, int((now - created).total_seconds()))
+def _age(task: Task, now: datetime) -> int:
+    return max(0, int((now - task.date_created).total_seconds()))
 
 
 def _check_url(url: str, *, in_process: bool) -> None:
