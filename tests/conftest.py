@@ -26,14 +26,13 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 #: Engines that run on asyncio only: their trio combinations are dropped, not skipped.
 ASYNCIO_ONLY = {"aiohttp", "pyreqwest"}
-_PYREQWEST_MISSING = pytest.mark.skipif(
+#: For tests of the pyreqwest engine itself.
+PYREQWEST = pytest.mark.skipif(
     not pyreqwest_usable(), reason="the pyreqwest engine needs CPython >= 3.11 and the pyreqwest extra"
 )
 
 
-@pytest.fixture(
-    params=[pytest.param(name, marks=[_PYREQWEST_MISSING] if name == "pyreqwest" else []) for name in ENGINES]
-)
+@pytest.fixture(params=[pytest.param(name, marks=[PYREQWEST] if name == "pyreqwest" else []) for name in ENGINES])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test on every HTTP engine: clients built without ``engine=`` use this one.
 
@@ -77,15 +76,21 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    """respx routes for the TaskRouter host; any request that matches no route fails the test."""
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """respx routes for the TaskRouter host; any request that matches no route fails the test.
+
+    respx intercepts the httpx engine only, so clients built without ``engine=`` in a test that uses
+    this fixture get the httpx engine instead of ``"auto"``.
+    """
+    monkeypatch.setattr(_client, "DEFAULT_ENGINE", "httpx")
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         yield router
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTaskRouter]:
-    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0) as c:
+    """A client for respx routes (``api``): the httpx engine, the only one respx intercepts."""
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0, engine="httpx") as c:
         yield c
 
 
