@@ -27,8 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import micro
-from . import chart
+from . import chart, micro
 from .clients import LOOPS, OURS_AIOHTTP, OURS_HTTPX, OURS_PYREQWEST, READERS, SDK, UPDATES
 from .server import PAGE_SIZES, WALK_TOTAL, Mock, ensure_nginx, nginx_server
 
