@@ -99,5 +99,5 @@ def open_engine(
             from .pyreqwest_engine import PyreqwestEngine
         except ImportError as exc:
             raise ImportError(_EXTRA_HINT[name]) from exc
-        return PyreqwestEngine(origin, limits, timeout, ssl_context, proxy)
+        return PyreqwestEngine(limits, timeout, ssl_context, proxy)
     return HttpcoreEngine(origin, limits, ssl_context, proxy)

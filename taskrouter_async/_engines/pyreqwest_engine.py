@@ -48,7 +48,7 @@ from . import base
 from .base import EngineClosed, Exchange, UnreadableBody, deadline_exceeded
 from .httpcore_engine import _decoded as decoded
 
-__all__ = ["PyreqwestEngine", "failed_before_sending"]
+__all__ = ["PyreqwestEngine"]
 
 #: hyper-util's connection-pool client names the phase a failure happened in; ``Connect`` is the connector
 #: (DNS, TCP, proxy tunnel, TLS), so the request had not been written. reqwest's ``is_connect()`` tests
@@ -56,7 +56,7 @@ __all__ = ["PyreqwestEngine", "failed_before_sending"]
 _CONNECT_PHASE = "client error (Connect)"
 
 
-def failed_before_sending(exc: RequestError) -> bool:
+def _failed_before_sending(exc: RequestError) -> bool:
     """Whether pyreqwest's failure proves the request never left: only a failure to get a connection does.
 
     pyreqwest exposes no flag for this and picks its exception types partly by matching messages, so
@@ -75,7 +75,7 @@ def _httpx_error(exc: RequestError, deadline: float | None) -> httpx.TransportEr
     message = str(exc.message) or type(exc).__name__
     if isinstance(exc, PoolTimeoutError):
         return httpx.PoolTimeout(f"no free connection in time ({message})")
-    connecting = failed_before_sending(exc)
+    connecting = _failed_before_sending(exc)
     if isinstance(exc, RequestTimeoutError):
         return httpx.ConnectTimeout(message) if connecting else deadline_exceeded(deadline)
     if connecting:
@@ -86,9 +86,9 @@ def _httpx_error(exc: RequestError, deadline: float | None) -> httpx.TransportEr
 
 
 def _with_causes(exc: RequestError) -> str:
+    """pyreqwest's message and what its causes add (the URL, which the pipeline's error names anyway, left out)."""
     causes = [c.get("message", "") for c in exc.details.get("causes") or ()]
-    # The first cause repeats the URL; the rest say what happened.
-    return "; ".join([exc.message, *causes[1:]]) if causes else exc.message
+    return "; ".join([exc.message, *(c for c in causes if c and not c.startswith("error sending request for url"))])
 
 
 def _seconds(value: float) -> timedelta:
@@ -102,13 +102,11 @@ class PyreqwestEngine:
 
     def __init__(
         self,
-        origin: str,
         limits: httpx.Limits,
         timeout: httpx.Timeout,
         ssl_context: ssl.SSLContext | None,
         proxy: str | None,
     ) -> None:
-        self._origin = origin
         self._limits = limits
         self._timeout = timeout
         self._ssl_context = ssl_context
