@@ -94,8 +94,12 @@ def run_updates(mock: Mock, plan: Plan) -> Results:
                     n = max(1, round(plan.n * UPDATES[name].share))
                     spec = {"kind": "update", "client": name, "loop": loop, "concurrency": concurrency, "n": n}
                     measured[name] = _child({**spec, "base_url": mock.base_url, "etag": mock.etag})
-                    rate = measured[name]["updates_per_s"]
-                    print(f"  repeat {repeat + 1} {loop:7s} c={concurrency:<3} {name:50s} {rate:8,.0f}/s", flush=True)
+                    rate, cpu = measured[name]["updates_per_s"], measured[name]["cpu_ms_per_update"]
+                    print(
+                        f"  repeat {repeat + 1} {loop:7s} c={concurrency:<3} {name:50s} {rate:8,.0f}/s"
+                        f" {cpu:.3f} CPU s/1000 {measured[name]['peak_rss_mib']:.1f} MiB",
+                        flush=True,
+                    )
                 _add_ratios(measured, lambda name: UPDATES[name].baseline)
                 for name, result in measured.items():
                     results[loop, name, concurrency].append(result)

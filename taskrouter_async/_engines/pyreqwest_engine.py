@@ -112,16 +112,32 @@ class PyreqwestEngine:
         self._ssl_context = ssl_context
         self._proxy = proxy
         self._client: Client | None = None
+        self._opening: asyncio.Lock | None = None
         self._deadline_for: tuple[float | None, timedelta | None] = (None, None)
         self.closed = False
         #: Requests under way (each holds one of reqwest's connections); reqwest's pool itself is not visible.
         self.in_flight = 0
 
-    def _open(self) -> Client:
+    async def _open(self) -> Client:
+        """The pyreqwest client, built once, in a worker thread: building one loads the system's root
+        certificates, which blocks for 40-150 ms, too long to hold the event loop."""
         if sniffio.current_async_library() != "asyncio":
             raise RuntimeError("the pyreqwest engine runs on asyncio only: use engine='httpx' with trio")
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._client is None:
+                client = await asyncio.to_thread(self._builder().build)
+                if self.closed:  # closed while it was being built
+                    await client.close()
+                    raise EngineClosed
+                self._client = client
+                _unclosed.add(self)
+            return self._client
+
+    def _builder(self) -> ClientBuilder:
         limits, timeout = self._limits, self._timeout
-        builder = (
+        builder: ClientBuilder = (
             ClientBuilder()
             .follow_redirects(False)
             .referer(False)
@@ -149,9 +165,7 @@ class PyreqwestEngine:
         if self._ssl_context is not None:
             for der in self._ssl_context.get_ca_certs(binary_form=True):
                 builder = builder.add_root_certificate_der(der)
-        self._client = builder.build()
-        _unclosed.add(self)
-        return self._client
+        return builder
 
     def _total_timeout(self, deadline: float | None) -> timedelta | None:
         cached = self._deadline_for
@@ -186,7 +200,8 @@ class PyreqwestEngine:
     async def _transfer(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, deadline: float | None
     ) -> Exchange:
-        builder = (self._client or self._open()).request(method, url).headers(headers).streamed_read_buffer_limit(0)
+        builder = (self._client or await self._open()).request(method, url).headers(headers)
+        builder = builder.streamed_read_buffer_limit(0)
         if body is not None:
             builder = builder.body_bytes(body)
         total = self._total_timeout(deadline)
