@@ -1,5 +1,5 @@
 """Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``quick``, ``docs``, ``fuzz``, ``signatures``,
-``soak``, ``ratelimit`` and ``bench``."""
+``soak``, ``ratelimit``, ``bench`` and ``exitcheck``."""
 
 from __future__ import annotations
 
@@ -92,5 +92,16 @@ def bench(session: nox.Session) -> None:
     Not part of the default sessions: about ten minutes (``nox -s bench -- --quick``: about two), and
     its numbers depend on the machine.
     """
-    session.install("-e", ".[aiohttp]", "twilio", "uvloop")
+    session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks.run", "--write", *session.posargs)
+
+
+@nox.session(python=["3.11", "3.12", "3.13"])
+def exitcheck(session: nox.Session) -> None:
+    """The pyreqwest engine exits cleanly: a short script and the CLI, 300 fresh interpreters each, no abort.
+
+    pyreqwest's runtime thread could re-enter Python during interpreter shutdown (SIGABRT); see
+    ``PyreqwestEngine.aclose``. About eight minutes on two cores; ``-- --runs N`` for another count.
+    """
+    session.install("-e", ".[pyreqwest,cli]")
+    session.run("python", "-m", "tests.exit_check", *(session.posargs or ["--runs", "300"]))

@@ -24,7 +24,7 @@ from .server import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID, reservatio
 
 BODY = urlencode({"ReservationStatus": "accepted"}).encode()
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-Engine = Literal["httpx", "aiohttp"]
+Engine = Literal["httpx", "aiohttp", "pyreqwest"]
 
 
 @dataclass(frozen=True)
@@ -252,6 +252,7 @@ SDK = "twilio SDK"
 SDK_IF_MATCH = "twilio SDK, If-Match"
 OURS_HTTPX = "taskrouter_async engine=httpx"
 OURS_AIOHTTP = "taskrouter_async engine=aiohttp"
+OURS_PYREQWEST = "taskrouter_async engine=pyreqwest"
 #: Every row runs on asyncio; the main ones on uvloop too (the SDK is the baseline on both).
 UPDATES: dict[str, UpdateClient] = {
     SDK: UpdateClient(workers(twilio_sdk(if_match=False)), SDK, LOOPS),
@@ -262,12 +263,18 @@ UPDATES: dict[str, UpdateClient] = {
     f"{OURS_HTTPX}, update() loop": UpdateClient(workers(ours_update("httpx")), SDK),
     f"{OURS_AIOHTTP}, update_many": UpdateClient(ours_update_many("aiohttp", if_match=False), SDK, LOOPS),
     f"{OURS_AIOHTTP}, update() loop": UpdateClient(workers(ours_update("aiohttp")), SDK, LOOPS),
+    f"{OURS_PYREQWEST}, update_many": UpdateClient(ours_update_many("pyreqwest", if_match=False), SDK, LOOPS),
+    f"{OURS_PYREQWEST}, update() loop": UpdateClient(workers(ours_update("pyreqwest")), SDK, LOOPS),
     SDK_IF_MATCH: UpdateClient(workers(twilio_sdk(if_match=True)), SDK_IF_MATCH),
     f"{OURS_HTTPX}, update_many, If-Match": UpdateClient(ours_update_many("httpx", if_match=True), SDK_IF_MATCH),
     f"{OURS_AIOHTTP}, update_many, If-Match": UpdateClient(ours_update_many("aiohttp", if_match=True), SDK_IF_MATCH),
+    f"{OURS_PYREQWEST}, update_many, If-Match": UpdateClient(
+        ours_update_many("pyreqwest", if_match=True), SDK_IF_MATCH
+    ),
 }
 READERS: dict[str, Reader] = {
     SDK: Reader(_sdk_walk, _sdk_fetch),
     OURS_HTTPX: _ours_reader("httpx"),
     OURS_AIOHTTP: _ours_reader("aiohttp"),
+    OURS_PYREQWEST: _ours_reader("pyreqwest"),
 }

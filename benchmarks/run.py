@@ -27,8 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import micro
-from .clients import LOOPS, OURS_AIOHTTP, OURS_HTTPX, READERS, SDK, UPDATES
+from . import chart, micro
+from .clients import LOOPS, OURS_AIOHTTP, OURS_HTTPX, OURS_PYREQWEST, READERS, SDK, UPDATES
 from .server import PAGE_SIZES, WALK_TOTAL, Mock, ensure_nginx, nginx_server
 
 CONCURRENCY = (1, 10, 100)
@@ -47,6 +47,7 @@ READ_COLUMNS = (
     ("peak_rss_mib", "peak RSS MiB", "{:.1f}"),
 )
 FAST = f"{OURS_AIOHTTP}, update_many"
+RUST = f"{OURS_PYREQWEST}, update_many"
 DEFAULT = f"{OURS_HTTPX}, update_many"
 #: (loop, client, concurrency or read) -> one result per repeat, each with ``*_ratio`` keys against its baseline.
 Results = dict[tuple[str, str, Any], list[dict[str, float]]]
@@ -93,8 +94,12 @@ def run_updates(mock: Mock, plan: Plan) -> Results:
                     n = max(1, round(plan.n * UPDATES[name].share))
                     spec = {"kind": "update", "client": name, "loop": loop, "concurrency": concurrency, "n": n}
                     measured[name] = _child({**spec, "base_url": mock.base_url, "etag": mock.etag})
-                    rate = measured[name]["updates_per_s"]
-                    print(f"  repeat {repeat + 1} {loop:7s} c={concurrency:<3} {name:50s} {rate:8,.0f}/s", flush=True)
+                    rate, cpu = measured[name]["updates_per_s"], measured[name]["cpu_ms_per_update"]
+                    print(
+                        f"  repeat {repeat + 1} {loop:7s} c={concurrency:<3} {name:50s} {rate:8,.0f}/s"
+                        f" {cpu:.3f} CPU s/1000 {measured[name]['peak_rss_mib']:.1f} MiB",
+                        flush=True,
+                    )
                 _add_ratios(measured, lambda name: UPDATES[name].baseline)
                 for name, result in measured.items():
                     results[loop, name, concurrency].append(result)
@@ -165,6 +170,13 @@ def goals_table(updates: Results, reads: Results, plan: Plan) -> str:
         lines.append(f"| {goal} | {loop} | {' / '.join(f'{v:.2f}' for v in values)} | {'yes' if met else '**no**'} |")
 
     for loop in plan.loops:
+        add("engine=pyreqwest updates/s ≥ 1.2x SDK at c=1", loop, [ratio(loop, RUST, 1, "updates_per_s")], 1.2, True)
+        rust_rates = [ratio(loop, RUST, c, "updates_per_s") for c in (10, 100)]
+        add("engine=pyreqwest updates/s ≥ 1.5x SDK at c=10 / 100", loop, rust_rates, 1.5, True)
+        rust_cpu = [ratio(loop, RUST, c, "cpu_ms_per_update") for c in CONCURRENCY]
+        add("engine=pyreqwest CPU per update ≤ 0.7x SDK, c=1 / 10 / 100", loop, rust_cpu, 0.7, False)
+        rust_rss = [ratio(loop, RUST, c, "peak_rss_mib") for c in CONCURRENCY]
+        add("engine=pyreqwest peak RSS ≤ 1.15x SDK, c=1 / 10 / 100", loop, rust_rss, 1.15, False)
         add("engine=aiohttp updates/s ≥ 1.2x SDK at c=1", loop, [ratio(loop, FAST, 1, "updates_per_s")], 1.2, True)
         fast_rates = [ratio(loop, FAST, c, "updates_per_s") for c in (10, 100)]
         add("engine=aiohttp updates/s ≥ 1.5x SDK at c=10 / 100", loop, fast_rates, 1.5, True)
@@ -174,7 +186,7 @@ def goals_table(updates: Results, reads: Results, plan: Plan) -> str:
         add("engine=aiohttp peak RSS ≤ SDK, c=1 / 10 / 100", loop, fast_rss, 1.0, False)
         default_rates = [ratio(loop, DEFAULT, c, "updates_per_s") for c in CONCURRENCY]
         add("engine=httpx updates/s ≥ 0.6x SDK, c=1 / 10 / 100", loop, default_rates, 0.6, True)
-        for reader in (OURS_HTTPX, OURS_AIOHTTP):
+        for reader in (OURS_HTTPX, OURS_AIOHTTP, OURS_PYREQWEST):
             walls = [_median(reads[loop, reader, label], "wall_s_ratio") for label, _ in _reads(plan)]
             add(f"{reader}: fetch, walk 50, walk 1000 wall ≤ SDK", loop, walls, 1.0, False)
     return "\n".join(lines)
@@ -225,7 +237,7 @@ def _load() -> str:
 
 
 def environment(nginx: str, load_before: str) -> str:
-    packages = ("taskrouter-async", "httpx", "httpcore", "anyio", "aiohttp", "yarl", "uvloop", "twilio")
+    packages = ("taskrouter-async", "httpx", "httpcore", "anyio", "aiohttp", "yarl", "pyreqwest", "uvloop", "twilio")
     versions = ", ".join(f"{name} {_version(name)}" for name in packages)
     nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
@@ -286,6 +298,7 @@ def main() -> None:
             "If-Match). CPU is the client process's user+system time.",
             environment(nginx, load_before),
             "### Concurrent updates against the SDK\n\n" + summary_table(updates, plan),
+            f"![{chart.ALT}](../docs/{chart.IN_DOCS})",
             "### The issue's performance goals\n\n" + goals_table(updates, reads, plan),
             "### Fetching and walking\n\n" + read_table(reads, plan),
             "### Concurrent updates, absolute figures\n\n" + update_table(updates, plan),
@@ -295,6 +308,13 @@ def main() -> None:
     )
     print(report)
     if args.write:
+        drawn = chart.draw(
+            {key: [row["updates_per_s_ratio"] for row in rows] for key, rows in updates.items()},
+            {key: [row["cpu_ms_per_update_ratio"] for row in rows] for key, rows in updates.items()},
+            plan.loops,
+            CONCURRENCY,
+        )
+        print(f"chart drawn to {drawn}")
         text = README.read_text()
         before, _, rest = text.partition(START)
         _, _, after = rest.partition(END)

@@ -276,13 +276,15 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The resources' names load with their module on first use (see ``resources``)."""
-    if name == "Reservations":
-        from .resources._reservation_layer import Reservations
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise take any misspelt name as Any
 
-        return Reservations
-    return getattr(resources, name)
+    def __getattr__(name: str) -> Any:
+        """The resources' names load with their module on first use (see ``resources``)."""
+        if name == "Reservations":
+            from .resources._reservation_layer import Reservations
+
+            return Reservations
+        return getattr(resources, name)
 
 
 def __dir__() -> list[str]:

@@ -8,13 +8,14 @@ import math
 import os
 import platform
 import re
+from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 
 import httpx
 
 from . import resources
-from ._engines import ENGINES, EngineName, open_engine
+from ._engines import ENGINES, AutoEngine, EngineChoice, open_engine
 from ._engines.proxy import environment_proxy
 from ._errors import ValidationError
 from ._options import checked_max_retries, checked_max_retry_after, checked_timeout
@@ -41,7 +42,7 @@ DEFAULT_MAX_RETRIES = 2
 #: A Retry-After longer than this is not waited for: the call raises RateLimitError at once.
 DEFAULT_MAX_RETRY_AFTER = 60.0
 #: The engine used when none is named (tests switch it to run the whole suite on every engine).
-DEFAULT_ENGINE: EngineName = "httpx"
+DEFAULT_ENGINE: EngineChoice = "auto"
 
 _HOST_LABEL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -51,8 +52,9 @@ class AsyncTaskRouter:
 
     Credentials come from the arguments, else from TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN or
     TWILIO_API_KEY / TWILIO_API_SECRET. One client is meant to be shared by a whole process.
-    ``engine="aiohttp"`` (the ``[aiohttp]`` extra, asyncio only) is the faster engine for
-    concurrent work; the default ``"httpx"`` engine runs on asyncio and trio.
+    The default ``engine="auto"`` picks, when the client is first used in an event loop, the fastest
+    engine installed for it: ``"pyreqwest"``, then ``"aiohttp"`` on asyncio (their extras), ``"httpx"``
+    on trio or when neither is installed. ``http_client=``/``transport=`` always mean ``"httpx"``.
 
     Args:
         account_sid: The account's SID (``AC…``), for HTTP Basic auth with ``auth_token``;
@@ -77,8 +79,9 @@ class AsyncTaskRouter:
         max_retry_after: The longest ``Retry-After`` the client waits for, in seconds; a longer
             one raises ``RateLimitError`` at once.
         limits: An ``httpx.Limits``: at most ``max_connections`` connections, on every engine.
-        engine: The HTTP engine that carries the bytes (``"httpx"``, ``"aiohttp"``…); every
-            engine runs the same pipeline. See the HTTP engines page.
+        engine: The HTTP engine that carries the bytes: ``"auto"`` (the default: the fastest one
+            installed), ``"httpx"``, ``"aiohttp"`` or ``"pyreqwest"``; every engine runs the same
+            pipeline. See the HTTP engines page.
         trust_env: Use the proxy that ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for
             the base URL, unless ``NO_PROXY`` excludes it; ``False`` ignores the environment.
         http_client: Your own ``httpx.AsyncClient`` to send through (its hooks, auth, mounts and
@@ -108,7 +111,7 @@ class AsyncTaskRouter:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         limits: httpx.Limits = DEFAULT_LIMITS,
-        engine: EngineName | None = None,
+        engine: EngineChoice | None = None,
         trust_env: bool = True,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -141,10 +144,12 @@ class AsyncTaskRouter:
             engine_name,
             origin=_origin(url),
             limits=_checked_limits(limits),
+            timeout=settings.timeout,
             proxy=environment_proxy(url) if trust_env and builds_engine else None,
             trust_env=trust_env,
             http_client=http_client,
             transport=transport,
+            on_resolved=lambda chosen: _name_engine(get_headers, settings.post_headers, chosen),
         )
         self._setup(Pipeline(settings, engine_), owns_engine=http_client is None)
         self._owns_rate_limiter = True
@@ -210,13 +215,14 @@ class AsyncTaskRouter:
         return resources.WorkerReservations(self._pipeline)
 
     @property
-    def base_url(self) -> resources.str:
+    def base_url(self) -> str:
         """The scheme, host and optional path prefix every request goes to."""
         return self._pipeline.settings.base_url
 
     @property
-    def engine(self) -> resources.str:
-        """The HTTP engine that carries this client's requests: ``"httpx"`` or ``"aiohttp"``."""
+    def engine(self) -> str:
+        """The HTTP engine that carries this client's requests: ``"httpx"``, ``"aiohttp"`` or ``"pyreqwest"``;
+        ``"auto"`` until an ``engine="auto"`` client is first used in an event loop."""
         return self._pipeline.engine.name
 
     @property
@@ -262,6 +268,9 @@ class AsyncTaskRouter:
             await self._pipeline.engine.aclose()
 
     async def __aenter__(self) -> AsyncTaskRouter:
+        engine = self._pipeline.engine
+        if isinstance(engine, AutoEngine):
+            engine.resolve()  # the choice depends on the event loop: this is the first moment inside one
         return self
 
     async def __aexit__(
@@ -360,21 +369,33 @@ def _is_loopback(host: str) -> bool:
 
 
 def _engine_name(
-    engine: EngineName | None, http_client: httpx.AsyncClient | None, transport: httpx.AsyncBaseTransport | None
-) -> EngineName:
+    engine: EngineChoice | None, http_client: httpx.AsyncClient | None, transport: httpx.AsyncBaseTransport | None
+) -> EngineChoice:
     if http_client is not None and transport is not None:
         raise ValidationError("pass http_client or transport, not both: a client brings its own transport")
     if engine is None:
         return DEFAULT_ENGINE if http_client is None and transport is None else "httpx"
-    if engine not in ENGINES:
-        raise ValidationError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
-    if engine != "httpx" and (http_client is not None or transport is not None):
+    if engine != "auto" and engine not in ENGINES:
+        choices = ", ".join(map(repr, ("auto", *ENGINES)))
+        raise ValidationError(f"engine must be one of {choices}, got {engine!r}")
+    if engine == "auto" and (http_client is not None or transport is not None):
+        return "httpx"
+    if engine not in ("httpx", "auto") and (http_client is not None or transport is not None):
         raise ValidationError(f"engine={engine!r} brings its own connections: it takes no http_client or transport")
     return engine
 
 
 def _user_agent(engine: str) -> str:
     return f"taskrouter-async/{__version__} ({engine}) python/{platform.python_version()}"
+
+
+def _name_engine(get_headers: dict[str, str], post_headers: Mapping[str, str], engine: str) -> str:
+    """Once ``engine="auto"`` has chosen: the User-Agent names the engine on this client and all its views."""
+    user_agent = _user_agent(engine)
+    get_headers["User-Agent"] = user_agent
+    if isinstance(post_headers, dict):
+        post_headers["User-Agent"] = user_agent
+    return user_agent
 
 
 def _origin(base_url: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from taskrouter_async import AsyncTaskRouter, _client
-from taskrouter_async._engines import ENGINES
+from taskrouter_async._engines import ENGINES, pyreqwest_usable
 
 from .ratelimit_support import recording_server  # noqa: F401 (a recording server for the rate-limit tests)
 from .redis_server import redis_server  # noqa: F401 (a real redis-server for the rate-limit tests)
@@ -24,7 +24,15 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=ENGINES)
+#: Engines that run on asyncio only: their trio combinations are dropped, not skipped.
+ASYNCIO_ONLY = {"aiohttp", "pyreqwest"}
+#: For tests of the pyreqwest engine itself.
+PYREQWEST = pytest.mark.skipif(
+    not pyreqwest_usable(), reason="the pyreqwest engine needs CPython >= 3.11 and the pyreqwest extra"
+)
+
+
+@pytest.fixture(params=[pytest.param(name, marks=[PYREQWEST] if name == "pyreqwest" else []) for name in ENGINES])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test on every HTTP engine: clients built without ``engine=`` use this one.
 
@@ -35,12 +43,12 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The aiohttp engine runs on asyncio only: drop its trio combinations instead of skipping them."""
+    """The aiohttp and pyreqwest engines run on asyncio only: drop their trio combinations instead of skipping them."""
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None)
         chosen = params.params if params is not None else {}
-        (drop if chosen.get("engine") == "aiohttp" and chosen.get("anyio_backend") == "trio" else keep).append(item)
+        (drop if chosen.get("engine") in ASYNCIO_ONLY and chosen.get("anyio_backend") == "trio" else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -68,15 +76,21 @@ def _no_twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def api() -> Iterator[respx.MockRouter]:
-    """respx routes for the TaskRouter host; any request that matches no route fails the test."""
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """respx routes for the TaskRouter host; any request that matches no route fails the test.
+
+    respx intercepts the httpx engine only, so clients built without ``engine=`` in a test that uses
+    this fixture get the httpx engine instead of ``"auto"``.
+    """
+    monkeypatch.setattr(_client, "DEFAULT_ENGINE", "httpx")
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         yield router
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[AsyncTaskRouter]:
-    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0) as c:
+    """A client for respx routes (``api``): the httpx engine, the only one respx intercepts."""
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, max_retries=0, engine="httpx") as c:
         yield c
 
 

@@ -200,12 +200,14 @@ def test_table_without_rich_says_what_to_install(
     assert capsys.readouterr().err == "error: --table needs rich: pip install 'taskrouter-async[cli]'\n"
 
 
-def test_engine_auto_is_the_fast_engine_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engine_auto_is_the_librarys_choice_and_missing_extras_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     from taskrouter_async._cli import _commands
 
-    assert _commands._engine("auto") == "aiohttp"  # the test extra installs it
+    assert _commands._engine("auto") == "auto"  # AsyncTaskRouter picks the fastest engine installed
     assert _commands._engine("httpx") == "httpx"
     monkeypatch.setattr(_commands.importlib.util, "find_spec", lambda name: None)
-    assert _commands._engine("auto") == "httpx"
+    monkeypatch.setattr(_commands, "pyreqwest_usable", lambda: False)
     with pytest.raises(_commands.CLIError, match=r"taskrouter-async\[aiohttp\]"):
         _commands._engine("aiohttp")
+    with pytest.raises(_commands.CLIError, match=r"taskrouter-async\[pyreqwest\]"):
+        _commands._engine("pyreqwest")

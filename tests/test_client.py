@@ -151,7 +151,7 @@ def test_region_and_edge_come_from_the_environment(monkeypatch: pytest.MonkeyPat
 async def test_requests_go_to_the_regional_host() -> None:
     with respx.mock(base_url="https://taskrouter.dublin.ie1.twilio.com") as router:
         route = router.get(TASK.path()).respond(200, json=reservation_json())
-        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, region="ie1", edge="dublin") as client:
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, region="ie1", edge="dublin", engine="httpx") as client:
             await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
         assert route.called
 
@@ -193,7 +193,9 @@ def test_plain_http_to_another_host_needs_an_explicit_opt_in() -> None:
 async def test_a_path_prefix_in_base_url_is_kept() -> None:
     with respx.mock(base_url="https://proxy.example.com/twilio") as router:
         route = router.get(TASK.path()).respond(200, json=reservation_json())
-        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url="https://proxy.example.com/twilio/") as client:
+        async with AsyncTaskRouter(
+            ACCOUNT_SID, AUTH_TOKEN, base_url="https://proxy.example.com/twilio/", engine="httpx"
+        ) as client:
             await client.task_reservations.fetch(WORKSPACE_SID, TASK_SID, RESERVATION_SID)
         assert route.called
 

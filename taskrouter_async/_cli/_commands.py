@@ -18,6 +18,7 @@ import httpx
 from .._client import BASE_URL_ENV, AsyncTaskRouter, _is_loopback
 from .._converter import unstructure_model
 from .._demo import run_demo
+from .._engines import pyreqwest_usable
 from .._errors import ValidationError
 from .._params import Params
 from .._ratelimit import RateLimit
@@ -95,12 +96,14 @@ def _rate_limit(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _engine(choice: str) -> str:
-    """``--engine``: ``auto`` is the aiohttp engine when its extra is installed (the CLI runs on asyncio)."""
-    installed = importlib.util.find_spec("aiohttp") is not None
-    if choice == "auto":
-        return "aiohttp" if installed else "httpx"
-    if choice == "aiohttp" and not installed:
+    """``--engine``: ``auto`` is the library's own choice (the fastest engine installed for asyncio)."""
+    if choice == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
         raise CLIError("--engine aiohttp needs the aiohttp extra: pip install 'taskrouter-async[aiohttp]'")
+    if choice == "pyreqwest" and not pyreqwest_usable():
+        raise CLIError(
+            "--engine pyreqwest needs CPython 3.11 or later and the pyreqwest extra: "
+            "pip install 'taskrouter-async[pyreqwest]'"
+        )
     return choice
 
 

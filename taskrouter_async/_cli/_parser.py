@@ -46,9 +46,9 @@ def build_parser(
     api.add_argument("--base-url", metavar="URL", help="API base URL (default: Twilio's); e.g. a fake-server's")
     api.add_argument(
         "--engine",
-        choices=("auto", "httpx", "aiohttp"),
+        choices=("auto", "httpx", "aiohttp", "pyreqwest"),
         default="auto",
-        help="HTTP engine (default auto: aiohttp, the faster one, when the [aiohttp] extra is installed)",
+        help="HTTP engine (default auto: the fastest installed, pyreqwest then aiohttp, else httpx)",
     )
     api.add_argument(
         "--allow-insecure-http", action="store_true", help="allow plain http to a --base-url that is not loopback"

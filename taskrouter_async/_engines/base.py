@@ -50,10 +50,15 @@ class UnreadableBody(Exception):
 class Engine(Protocol):
     """Moves one request's bytes; owned by one client (and its ``with_options`` views)."""
 
-    #: Shown in the User-Agent and in logs: ``httpx`` or ``aiohttp``.
-    name: str
-    #: Set by ``aclose``.
-    closed: bool
+    @property
+    def name(self) -> str:
+        """Shown in the User-Agent and in logs: ``httpx``, ``aiohttp`` or ``pyreqwest``."""
+        ...
+
+    @property
+    def closed(self) -> bool:
+        """Set by ``aclose``."""
+        ...
 
     async def exchange(
         self,

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .._resource import Resource
+
+    #: Every resource class, by the client attribute it is mounted on (built on first use).
+    RESOURCES: dict[str, type[Resource]]
     from .activities import Activities, ActivitiesWithRawResponse, Activity, ActivityCreate, ActivityUpdate
     from .events import Event, Events, EventsWithRawResponse
     from .reservations import (
@@ -175,17 +178,20 @@ _RESOURCES = {
 
 def resource_class(attribute: str) -> type[Resource]:
     """The class of ``client.<attribute>``, such as ``Tasks`` for ``"tasks"``."""
-    resource: type[Resource] = __getattr__(_RESOURCES[attribute])
+    name = _RESOURCES[attribute]
+    resource: type[Resource] = getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
     return resource
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, from its module (imported now if it was not yet)."""
-    if name == "RESOURCES":
-        return {attribute: resource_class(attribute) for attribute in _RESOURCES}
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise take any misspelt name as Any
+
+    def __getattr__(name: str) -> Any:
+        """A public name, from its module (imported now if it was not yet)."""
+        if name == "RESOURCES":
+            return {attribute: resource_class(attribute) for attribute in _RESOURCES}
+        if name not in _MODULES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f".{_MODULES[name]}", __name__), name)
 
 
 def __dir__() -> list[str]:
