@@ -450,9 +450,17 @@ def _engines_without_httpx_objects() -> list[type]:
     engines: list[type] = [HttpcoreEngine]
     try:
         from taskrouter_async._engines.aiohttp_engine import AiohttpEngine
+
+        engines.append(AiohttpEngine)
     except ImportError:  # the aiohttp extra is not installed
-        return engines
-    return [*engines, AiohttpEngine]
+        pass
+    try:
+        from taskrouter_async._engines.pyreqwest_engine import PyreqwestEngine
+
+        engines.append(PyreqwestEngine)
+    except ImportError:  # the pyreqwest extra is not installed (or Python < 3.11)
+        pass
+    return engines
 
 
 @functools.cache

@@ -45,7 +45,7 @@ from pyreqwest.proxy import ProxyBuilder
 from pyreqwest.response import Response
 
 from . import base
-from .base import EngineClosed, Exchange, deadline_exceeded
+from .base import EngineClosed, Exchange, deadline_exceeded, no_free_connection
 
 __all__ = ["PyreqwestEngine"]
 
@@ -69,11 +69,11 @@ def _failed_before_sending(exc: RequestError) -> bool:
     return any(cause.get("message") == _CONNECT_PHASE for cause in causes)
 
 
-def _httpx_error(exc: RequestError, deadline: float | None) -> httpx.TransportError:
+def _httpx_error(exc: RequestError, pool_timeout: float | None, deadline: float | None) -> httpx.TransportError:
     """The httpx exception that says the same thing, for the retry layer (``_retry.was_sent``)."""
     message = str(exc.message) or type(exc).__name__
     if isinstance(exc, PoolTimeoutError):
-        return httpx.PoolTimeout(f"no free connection in time ({message})")
+        return no_free_connection(pool_timeout, deadline)
     connecting = _failed_before_sending(exc)
     if isinstance(exc, RequestTimeoutError):
         return httpx.ConnectTimeout(message) if connecting else deadline_exceeded(deadline)
@@ -216,7 +216,7 @@ class PyreqwestEngine:
         except ClientClosedError:
             raise EngineClosed from None
         except RequestError as exc:
-            raise _httpx_error(exc, deadline) from exc
+            raise _httpx_error(exc, self._timeout.pool, deadline) from exc
         except PyreqwestError as exc:  # not a request failure (a bug, or a setting pyreqwest refused)
             raise httpx.RemoteProtocolError(str(exc)) from exc
 
@@ -273,7 +273,8 @@ async def _read_capped(response: Response, status: int, headers: Mapping[str, st
     encoding = headers.get("content-encoding", "").lower()
     if declared.isdigit() and int(declared) <= base.MAX_RESPONSE_BYTES and encoding in ("", "identity"):
         return bytes(await response.bytes())
-    return await base.read_capped(_chunks(response), status, headers)
+    # pyreqwest's HeaderMap.getall takes no default, so the shared reader gets httpx's view of the headers.
+    return await base.read_capped(_chunks(response), status, httpx.Headers(list(headers.items())))
 
 
 async def _chunks(response: Response) -> AsyncIterator[bytes]:
