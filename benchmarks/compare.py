@@ -32,11 +32,17 @@ Ratios = dict[tuple[str, Any], list[dict[str, float]]]
 
 
 def _child(spec: dict[str, Any], tree: Path) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.child", json.dumps(spec)], capture_output=True, text=True, cwd=tree
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"benchmark child {spec} in {tree} failed:\n{done.stderr[-3000:]}")
+    """One measured run in ``tree``; run again once if it fails (on a loaded machine the SDK's aiohttp
+    session has been seen to fail a request with "Can not write request body")."""
+    for attempt in (1, 2):
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.child", json.dumps(spec)], capture_output=True, text=True, cwd=tree
+        )
+        if done.returncode == 0:
+            break
+        print(f"  child {spec['client']} in {tree} failed (attempt {attempt}): {done.stderr[-300:]}", flush=True)
+    else:
+        raise RuntimeError(f"benchmark child {spec} in {tree} failed twice:\n{done.stderr[-3000:]}")
     result: dict[str, float] = json.loads(done.stdout)
     return result
 
