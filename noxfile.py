@@ -1,5 +1,5 @@
-"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``quick``, ``docs``, ``fuzz``, ``signatures``,
-``soak``, ``ratelimit``, ``bench`` and ``exitcheck``."""
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``; on demand ``quick``, ``docs``, ``generate``, ``fuzz``,
+``signatures``, ``soak``, ``ratelimit``, ``bench`` and ``exitcheck``."""
 
 from __future__ import annotations
 
@@ -37,9 +37,25 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
+#: The generator's own tools, pinned so that regeneration is deterministic: the committed modules were written
+#: with these (the dev extra pins the same, for `.ci/run`'s check).
+RUFF = "ruff==0.17.6"
+GENERATOR_TOOLS = ["jinja2==3.1.6", RUFF, "tomli>=2.0; python_version<'3.11'"]
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate taskrouter_async/resources/ from the spec and codegen/overrides.toml (see docs/generated-code.md).
+
+    ``nox -s generate -- --check`` writes nothing and fails if a committed module would change.
+    """
+    session.install(*GENERATOR_TOOLS)
+    session.run("python", "codegen/generate.py", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    session.install(RUFF)  # the generator's ruff: another version may format the generated modules differently
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 

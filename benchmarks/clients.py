@@ -1,4 +1,4 @@
-"""The clients under test: each updates, fetches or walks reservations on the local mock.
+"""The clients under test: each updates, fetches or walks reservations (or updates tasks or workers) on the mock.
 
 An update client is a ``Runner``: it updates the reservations ``ids`` with ``concurrency`` requests
 in flight and reports each update's latency to a ``Timer``. Raw clients, the SDK and the
@@ -20,7 +20,16 @@ from urllib.parse import urlencode
 
 import httpx
 
-from .server import ACCOUNT_SID, AUTH_TOKEN, TASK_SID, WORKSPACE_SID, reservation_sid
+from .server import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    OFFLINE_ACTIVITY_SID,
+    TASK_SID,
+    WORKSPACE_SID,
+    reservation_sid,
+    task_sid,
+    worker_sid,
+)
 
 BODY = urlencode({"ReservationStatus": "accepted"}).encode()
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -195,6 +204,70 @@ def ours_update(engine: Engine) -> OpenUpdate:
     return open_update
 
 
+@dataclass(frozen=True)
+class EntityUpdate:
+    """A task or worker update that both clients send alike: the attribute they share (``tasks``: the SDK's
+    ``workspaces(ws).tasks(sid)`` and the library's ``client.tasks``), the SID of update ``i``, the fields
+    (keyword arguments of the SDK's ``update_async``, fields of the library's params class) and that class."""
+
+    resource: str
+    sid: Callable[[int], str]
+    fields: dict[str, str]
+    params: str
+
+
+#: Completing tasks and setting workers offline, the commonest updates of either.
+TASK_UPDATE = EntityUpdate("tasks", task_sid, {"assignment_status": "completed", "reason": "done"}, "TaskUpdate")
+WORKER_UPDATE = EntityUpdate("workers", worker_sid, {"activity_sid": OFFLINE_ACTIVITY_SID}, "WorkerUpdate")
+
+
+def twilio_sdk_entity(entity: EntityUpdate) -> OpenUpdate:
+    """The SDK's ``workspaces(ws).tasks(sid).update_async(...)`` (or ``workers``), one call per item."""
+
+    @contextlib.asynccontextmanager
+    async def open_update(target: Target, concurrency: int) -> AsyncIterator[Update]:
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from twilio.rest import Client
+
+        http_client = AsyncTwilioHttpClient()
+        client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http_client)
+        client.taskrouter.base_url = target.base_url
+        resource = getattr(client.taskrouter.v1.workspaces(WORKSPACE_SID), entity.resource)
+        try:
+
+            async def update(i: int) -> object:
+                return await resource(entity.sid(i)).update_async(**entity.fields)
+
+            yield update
+        finally:
+            await http_client.close()
+
+    return open_update
+
+
+def ours_entity_update_many(engine: Engine, entity: EntityUpdate) -> Runner:
+    """``client.tasks.update_many(...)`` (or ``workers``) with ``(workspace_sid, sid, params)`` items."""
+
+    async def run(target: Target, ids: range, concurrency: int, timer: Timer) -> None:
+        import taskrouter_async
+
+        params = getattr(taskrouter_async, entity.params)(**entity.fields)
+
+        def items() -> Iterator[tuple[str, str, Any]]:
+            for i in ids:
+                timer.start(i)
+                yield WORKSPACE_SID, entity.sid(i), params
+
+        client = _ours(target, engine)
+        async with client, getattr(client, entity.resource).update_many(items(), concurrency=concurrency) as results:
+            async for result in results:
+                if result.error is not None:
+                    raise result.error
+                timer.stop(ids[result.index])
+
+    return run
+
+
 LOOPS = ("asyncio", "uvloop")
 
 
@@ -250,6 +323,8 @@ def _ours_reader(engine: Engine) -> Reader:
 
 SDK = "twilio SDK"
 SDK_IF_MATCH = "twilio SDK, If-Match"
+SDK_TASKS = "twilio SDK, task update"
+SDK_WORKERS = "twilio SDK, worker update"
 OURS_HTTPX = "taskrouter_async engine=httpx"
 OURS_AIOHTTP = "taskrouter_async engine=aiohttp"
 OURS_PYREQWEST = "taskrouter_async engine=pyreqwest"
@@ -270,6 +345,18 @@ UPDATES: dict[str, UpdateClient] = {
     f"{OURS_AIOHTTP}, update_many, If-Match": UpdateClient(ours_update_many("aiohttp", if_match=True), SDK_IF_MATCH),
     f"{OURS_PYREQWEST}, update_many, If-Match": UpdateClient(
         ours_update_many("pyreqwest", if_match=True), SDK_IF_MATCH
+    ),
+    SDK_TASKS: UpdateClient(workers(twilio_sdk_entity(TASK_UPDATE)), SDK_TASKS),
+    f"{OURS_HTTPX}, tasks.update_many": UpdateClient(ours_entity_update_many("httpx", TASK_UPDATE), SDK_TASKS),
+    f"{OURS_AIOHTTP}, tasks.update_many": UpdateClient(ours_entity_update_many("aiohttp", TASK_UPDATE), SDK_TASKS),
+    f"{OURS_PYREQWEST}, tasks.update_many": UpdateClient(ours_entity_update_many("pyreqwest", TASK_UPDATE), SDK_TASKS),
+    SDK_WORKERS: UpdateClient(workers(twilio_sdk_entity(WORKER_UPDATE)), SDK_WORKERS),
+    f"{OURS_HTTPX}, workers.update_many": UpdateClient(ours_entity_update_many("httpx", WORKER_UPDATE), SDK_WORKERS),
+    f"{OURS_AIOHTTP}, workers.update_many": UpdateClient(
+        ours_entity_update_many("aiohttp", WORKER_UPDATE), SDK_WORKERS
+    ),
+    f"{OURS_PYREQWEST}, workers.update_many": UpdateClient(
+        ours_entity_update_many("pyreqwest", WORKER_UPDATE), SDK_WORKERS
     ),
 }
 READERS: dict[str, Reader] = {

@@ -1,9 +1,10 @@
 """A local nginx that plays the TaskRouter API for benchmarks: static answers, started and stopped here.
 
 nginx (Debian's package, installed with apt-get when missing) serves one canned reservation, as
-a static file with an ETag, for a fetch or an update of any reservation SID, and pre-generated list
-pages for the walk, so the server costs far less CPU than the Python clients it is measuring.
-An update that sends ``If-Match`` gets 200 when it names that ETag and 412 otherwise.
+a static file with an ETag, for a fetch or an update of any reservation SID (likewise one task for
+any task SID and one worker for any worker SID), and pre-generated list pages for the walk, so the
+server costs far less CPU than the Python clients it is measuring. An update that sends
+``If-Match`` gets 200 when it names that ETag and 412 otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ TASK_SID = "WT" + "c" * 32
 WORKER_SID = "WK" + "d" * 32
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "benchmark-token-0123456789abcdef"
+OFFLINE_ACTIVITY_SID = "WA" + "0" * 32
 WALK_TOTAL = 10_000
 PAGE_SIZES = (50, 1000)
 
@@ -55,6 +57,75 @@ def reservation_json(base: str, i: int, status: str = "accepted") -> dict[str, o
         "worker_name": "Doug",
         "worker_sid": WORKER_SID,
         "workspace_sid": WORKSPACE_SID,
+    }
+
+
+def task_sid(i: int) -> str:
+    return f"WT{i:032x}"
+
+
+def worker_sid(i: int) -> str:
+    return f"WK{i:032x}"
+
+
+def task_json(base: str) -> dict[str, object]:
+    """A task as the API returns it, with every documented key."""
+    path = f"/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}"
+    return {
+        "account_sid": ACCOUNT_SID,
+        "age": 25200,
+        "assignment_status": "completed",
+        "attributes": '{"body": "hello", "customer_ticket_number": "12345"}',
+        "addons": "{}",
+        "date_created": "2014-05-14T18:50:02Z",
+        "date_updated": "2014-05-15T07:26:06Z",
+        "task_queue_entered_date": "2014-05-14T18:50:02Z",
+        "priority": 1,
+        "reason": "done",
+        "sid": TASK_SID,
+        "task_queue_sid": "WQ" + "e" * 32,
+        "task_queue_friendly_name": "English",
+        "task_channel_sid": "TC" + "f" * 32,
+        "task_channel_unique_name": "unique",
+        "timeout": 60,
+        "workflow_sid": "WW" + "1" * 32,
+        "workflow_friendly_name": "Example Workflow",
+        "workspace_sid": WORKSPACE_SID,
+        "url": base + path,
+        "links": {
+            "task_queue": f"{base}/v1/Workspaces/{WORKSPACE_SID}/TaskQueues/WQ{'e' * 32}",
+            "workflow": f"{base}/v1/Workspaces/{WORKSPACE_SID}/Workflows/WW{'1' * 32}",
+            "workspace": f"{base}/v1/Workspaces/{WORKSPACE_SID}",
+            "reservations": f"{base}{path}/Reservations",
+        },
+        "virtual_start_time": "2014-05-14T18:50:02Z",
+        "ignore_capacity": False,
+        "routing_target": None,
+    }
+
+
+def worker_json(base: str) -> dict[str, object]:
+    """A worker as the API returns it, with every documented key."""
+    path = f"/v1/Workspaces/{WORKSPACE_SID}/Workers/{WORKER_SID}"
+    return {
+        "account_sid": ACCOUNT_SID,
+        "activity_name": "Offline",
+        "activity_sid": OFFLINE_ACTIVITY_SID,
+        "attributes": '{"languages": ["en"], "skill": "sales"}',
+        "available": False,
+        "date_created": "2017-05-30T23:05:29Z",
+        "date_status_changed": "2017-05-30T23:05:29Z",
+        "date_updated": "2017-05-30T23:05:29Z",
+        "friendly_name": "Doug",
+        "sid": WORKER_SID,
+        "workspace_sid": WORKSPACE_SID,
+        "url": base + path,
+        "links": {
+            "channels": f"{base}{path}/Channels",
+            "reservations": f"{base}{path}/Reservations",
+            "activity": f"{base}/v1/Workspaces/{WORKSPACE_SID}/Activities/{OFFLINE_ACTIVITY_SID}",
+            "workspace": f"{base}/v1/Workspaces/{WORKSPACE_SID}",
+        },
     }
 
 
@@ -134,6 +205,27 @@ http {{
             internal;
             root {dir}/instance;
         }}
+        # Any task SID and any worker SID likewise: one task, one worker.
+        location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/Tasks/WT[0-9a-f]{{32}}$" {{
+            root {dir}/instance;
+            client_body_buffer_size 64k;
+            rewrite ^ /task.json break;
+            error_page 405 =200 /task.json;
+        }}
+        location = /task.json {{
+            internal;
+            root {dir}/instance;
+        }}
+        location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/Workers/WK[0-9a-f]{{32}}$" {{
+            root {dir}/instance;
+            client_body_buffer_size 64k;
+            rewrite ^ /worker.json break;
+            error_page 405 =200 /worker.json;
+        }}
+        location = /worker.json {{
+            internal;
+            root {dir}/instance;
+        }}
         location ~ "^/v1/Workspaces/WS[0-9a-f]{{32}}/Tasks/WT[0-9a-f]{{32}}/Reservations$" {{
             root {dir}/pages;
             try_files /p$arg_PageSize/t$arg_PageToken.json =404;
@@ -162,6 +254,8 @@ def nginx_server() -> Iterator[Mock]:
         _write_pages(Path(tmp) / "pages", base)
         (Path(tmp) / "instance").mkdir()
         (Path(tmp) / "instance" / "reservation.json").write_text(json.dumps(reservation_json(base, 0)))
+        (Path(tmp) / "instance" / "task.json").write_text(json.dumps(task_json(base)))
+        (Path(tmp) / "instance" / "worker.json").write_text(json.dumps(worker_json(base)))
         config = Path(tmp) / "nginx.conf"
         config.write_text(_CONFIG.format(dir=tmp, port=port))
         process = subprocess.Popen([binary, "-c", str(config), "-p", tmp], stderr=subprocess.PIPE)
@@ -191,10 +285,11 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def _check(base: str) -> str:
-    """The mock's ETag, after checking that it answers a fetch, an update and If-Match as the benchmarks expect."""
+    """The mock's ETag, after checking that it answers a fetch, an update and If-Match as the benchmarks expect,
+    and that task and worker updates are answered 200."""
     url = f"{base}/v1/Workspaces/{WORKSPACE_SID}/Tasks/{TASK_SID}/Reservations/{reservation_sid(123_456)}"
 
-    def status(etag: str | None, body: bytes | None) -> tuple[int, str]:
+    def status(etag: str | None, body: bytes | None, url: str = url) -> tuple[int, str]:
         request = urllib.request.Request(url, data=body, headers={"If-Match": etag} if etag else {})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -211,4 +306,8 @@ def _check(base: str) -> str:
     )
     if not etag or answers != (200, 200, 200, 412):
         raise RuntimeError(f"the nginx mock answers {answers} with ETag {etag!r}, not (200, 200, 200, 412)")
+    for path in (f"Tasks/{task_sid(123_456)}", f"Workers/{worker_sid(123_456)}"):
+        answer = status(None, b"a=b", f"{base}/v1/Workspaces/{WORKSPACE_SID}/{path}")[0]
+        if answer != 200:
+            raise RuntimeError(f"the nginx mock answers {answer} to an update of {path}, not 200")
     return etag
