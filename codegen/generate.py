@@ -415,7 +415,15 @@ class Generator:
         if "application/json" in content:
             spec = self.o["json_body"][op_id]
             _, prefix, most = spec["kind"].split(":")
-            json_body = [Field(spec["name"], spec["wire"], "Iterable[str]", "", f'query_sid_list("{prefix}", {most})')]
+            json_body = [
+                Field(
+                    spec["name"],
+                    spec["wire"],
+                    "Iterable[str]",
+                    spec["description"],
+                    f'query_sid_list("{prefix}", {most})',
+                )
+            ]
         constant = re.sub(r"(?<!^)(?=[A-Z])", "_", op_id).upper()
         record = {
             "id": op_id,

@@ -48,11 +48,13 @@ class PathSid:
 
 @attrs.frozen
 class QueryParam:
-    """A query (or JSON body) parameter: the keyword argument's name, the API's name, and how it is checked."""
+    """A query (or JSON body) parameter: the keyword argument's name, the API's name, how it is checked, and
+    the spec's description of it (the command line's ``--help`` shows it)."""
 
     name: str
     wire: str
     encode: QueryKind
+    description: str = ""
 
 
 @attrs.frozen(kw_only=True)

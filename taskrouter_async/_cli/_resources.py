@@ -97,7 +97,8 @@ def _add_operation(
         if query.name in used:
             continue
         used.add(query.name)
-        _add_flag(parser, f"query_{query.name}", query.name, hints.get(query.name, str), typed, f"{query.wire}.")
+        help_text = _short(query.description) if query.description else f"{query.wire}."
+        _add_flag(parser, f"query_{query.name}", query.name, hints.get(query.name, str), typed, help_text)
     if operation.params is not None:
         docs = _field_docs(operation.params)
         params_hints = typing.get_type_hints(operation.params)

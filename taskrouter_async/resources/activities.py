@@ -140,8 +140,15 @@ LIST_ACTIVITY = Operation[Activity](
     sids=(PathSid("workspace_sid", "WS"),),
     model=Activity,
     query=(
-        QueryParam("friendly_name", "FriendlyName", query_text),
-        QueryParam("available", "Available", query_flag),
+        QueryParam(
+            "friendly_name", "FriendlyName", query_text, "The `friendly_name` of the Activity resources to read."
+        ),
+        QueryParam(
+            "available",
+            "Available",
+            query_flag,
+            "Whether return only Activity resources that are available or unavailable. A value of `true` returns only available activities. Values of '1' or `yes` also indicate `true`. All other values represent `false` and return activities that are unavailable.",
+        ),
     ),
     lists=True,
 )
@@ -249,7 +256,15 @@ class Activities(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Activity]:
-        """The activitys, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Activities``)."""
+        """The activitys, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Activities``).
+
+        Args:
+            friendly_name: The `friendly_name` of the Activity resources to read.
+            available: Whether return only Activity resources that are available or unavailable. A value of
+                `true` returns only available activities. Values of '1' or `yes` also indicate `true`. All other
+                values represent `false` and return activities that are unavailable.
+
+        """
         return self._list(
             LIST_ACTIVITY,
             (workspace_sid,),

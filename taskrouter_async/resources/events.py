@@ -109,17 +109,67 @@ LIST_EVENT = Operation[Event](
     sids=(PathSid("workspace_sid", "WS"),),
     model=Event,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("event_type", "EventType", query_text),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("reservation_sid", "ReservationSid", query_sid("WR")),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_queue_sid", "TaskQueueSid", query_sid("WQ")),
-        QueryParam("task_sid", "TaskSid", query_sid("WT")),
-        QueryParam("worker_sid", "WorkerSid", query_sid("WK")),
-        QueryParam("workflow_sid", "WorkflowSid", query_sid("WW")),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("sid", "Sid", query_sid("EV")),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only include Events that occurred on or before this date, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "event_type",
+            "EventType",
+            query_text,
+            "The type of Events to read. Returns only Events of the type specified.",
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "The period of events to read in minutes. Returns only Events that occurred since this many minutes in the past. The default is `15` minutes. Task Attributes for Events occuring more 43,200 minutes ago will be redacted.",
+        ),
+        QueryParam(
+            "reservation_sid",
+            "ReservationSid",
+            query_sid("WR"),
+            "The SID of the Reservation with the Events to read. Returns only Events that pertain to the specified Reservation.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only include Events from on or after this date and time, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format. Task Attributes for Events older than 30 days will be redacted.",
+        ),
+        QueryParam(
+            "task_queue_sid",
+            "TaskQueueSid",
+            query_sid("WQ"),
+            "The SID of the TaskQueue with the Events to read. Returns only the Events that pertain to the specified TaskQueue.",
+        ),
+        QueryParam(
+            "task_sid",
+            "TaskSid",
+            query_sid("WT"),
+            "The SID of the Task with the Events to read. Returns only the Events that pertain to the specified Task.",
+        ),
+        QueryParam(
+            "worker_sid",
+            "WorkerSid",
+            query_sid("WK"),
+            "The SID of the Worker with the Events to read. Returns only the Events that pertain to the specified Worker.",
+        ),
+        QueryParam(
+            "workflow_sid",
+            "WorkflowSid",
+            query_sid("WW"),
+            "The SID of the Workflow with the Events to read. Returns only the Events that pertain to the specified Workflow.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "The TaskChannel with the Events to read. Returns only the Events that pertain to the specified TaskChannel.",
+        ),
+        QueryParam("sid", "Sid", query_sid("EV"), "The SID of the Event resource to read."),
     ),
     lists=True,
 )
@@ -171,7 +221,33 @@ class Events(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Event]:
-        """The events, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Events``)."""
+        """The events, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Events``).
+
+        Args:
+            end_date: Only include Events that occurred on or before this date, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            event_type: The type of Events to read. Returns only Events of the type specified.
+            minutes: The period of events to read in minutes. Returns only Events that occurred since this many
+                minutes in the past. The default is `15` minutes. Task Attributes for Events occuring more 43,200
+                minutes ago will be redacted.
+            reservation_sid: The SID of the Reservation with the Events to read. Returns only Events that
+                pertain to the specified Reservation.
+            start_date: Only include Events from on or after this date and time, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format. Task Attributes for Events older than 30 days
+                will be redacted.
+            task_queue_sid: The SID of the TaskQueue with the Events to read. Returns only the Events that
+                pertain to the specified TaskQueue.
+            task_sid: The SID of the Task with the Events to read. Returns only the Events that pertain to the
+                specified Task.
+            worker_sid: The SID of the Worker with the Events to read. Returns only the Events that pertain to
+                the specified Worker.
+            workflow_sid: The SID of the Workflow with the Events to read. Returns only the Events that pertain
+                to the specified Workflow.
+            task_channel: The TaskChannel with the Events to read. Returns only the Events that pertain to the
+                specified TaskChannel.
+            sid: The SID of the Event resource to read.
+
+        """
         return self._list(
             LIST_EVENT,
             (workspace_sid,),

@@ -380,8 +380,13 @@ LIST_TASK_RESERVATION = Operation[TaskReservation](
     sids=(PathSid("workspace_sid", "WS"), PathSid("task_sid", "WT")),
     model=TaskReservation,
     query=(
-        QueryParam("reservation_status", "ReservationStatus", query_enum(ReservationStatus)),
-        QueryParam("worker_sid", "WorkerSid", query_sid("WK")),
+        QueryParam(
+            "reservation_status",
+            "ReservationStatus",
+            query_enum(ReservationStatus),
+            "Returns the list of reservations for a task with a specified ReservationStatus. Can be: `pending`, `accepted`, `rejected`, or `timeout`.",
+        ),
+        QueryParam("worker_sid", "WorkerSid", query_sid("WK"), "The SID of the reserved Worker resource to read."),
     ),
     lists=True,
 )
@@ -416,7 +421,14 @@ LIST_WORKER_RESERVATION = Operation[WorkerReservation](
     path="/v1/Workspaces/{}/Workers/{}/Reservations",
     sids=(PathSid("workspace_sid", "WS"), PathSid("worker_sid", "WK")),
     model=WorkerReservation,
-    query=(QueryParam("reservation_status", "ReservationStatus", query_enum(ReservationStatus)),),
+    query=(
+        QueryParam(
+            "reservation_status",
+            "ReservationStatus",
+            query_enum(ReservationStatus),
+            "Returns the list of reservations for a worker with a specified ReservationStatus. Can be: `pending`, `accepted`, `rejected`, `timeout`, `canceled`, or `rescinded`.",
+        ),
+    ),
     lists=True,
 )
 
@@ -469,7 +481,14 @@ class TaskReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskReservation]:
-        """The task reservations, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations``)."""
+        """The task reservations, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Tasks/{TaskSid}/Reservations``).
+
+        Args:
+            reservation_status: Returns the list of reservations for a task with a specified ReservationStatus.
+                Can be: `pending`, `accepted`, `rejected`, or `timeout`.
+            worker_sid: The SID of the reserved Worker resource to read.
+
+        """
         return self._list(
             LIST_TASK_RESERVATION,
             (workspace_sid, task_sid),
@@ -649,7 +668,13 @@ class WorkerReservations(Reservations):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[WorkerReservation]:
-        """The worker reservations, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations``)."""
+        """The worker reservations, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Reservations``).
+
+        Args:
+            reservation_status: Returns the list of reservations for a worker with a specified
+                ReservationStatus. Can be: `pending`, `accepted`, `rejected`, `timeout`, `canceled`, or `rescinded`.
+
+        """
         return self._list(
             LIST_WORKER_RESERVATION,
             (workspace_sid, worker_sid),

@@ -439,10 +439,19 @@ LIST_TASK_QUEUE = Operation[TaskQueue](
     sids=(PathSid("workspace_sid", "WS"),),
     model=TaskQueue,
     query=(
-        QueryParam("friendly_name", "FriendlyName", query_text),
-        QueryParam("evaluate_worker_attributes", "EvaluateWorkerAttributes", query_text),
-        QueryParam("worker_sid", "WorkerSid", query_sid("WK")),
-        QueryParam("ordering", "Ordering", query_text),
+        QueryParam(
+            "friendly_name", "FriendlyName", query_text, "The `friendly_name` of the TaskQueue resources to read."
+        ),
+        QueryParam(
+            "evaluate_worker_attributes",
+            "EvaluateWorkerAttributes",
+            query_text,
+            "The attributes of the Workers to read. Returns the TaskQueues with Workers that match the attributes specified in this parameter.",
+        ),
+        QueryParam(
+            "worker_sid", "WorkerSid", query_sid("WK"), "The SID of the Worker with the TaskQueue resources to read."
+        ),
+        QueryParam("ordering", "Ordering", query_text, "Sorting parameter for TaskQueues"),
     ),
     lists=True,
 )
@@ -478,11 +487,36 @@ FETCH_TASK_QUEUE_CUMULATIVE_STATISTICS = Operation[TaskQueueCumulativeStatistics
     sids=(PathSid("workspace_sid", "WS"), PathSid("task_queue_sid", "WQ")),
     model=TaskQueueCumulativeStatistics,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default is 15 minutes.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed. TaskRouter will calculate statistics on up to 10,000 Tasks/Reservations for any given threshold.",
+        ),
     ),
 )
 
@@ -494,7 +528,14 @@ FETCH_TASK_QUEUE_REAL_TIME_STATISTICS = Operation[TaskQueueRealTimeStatistics](
     path="/v1/Workspaces/{}/TaskQueues/{}/RealTimeStatistics",
     sids=(PathSid("workspace_sid", "WS"), PathSid("task_queue_sid", "WQ")),
     model=TaskQueueRealTimeStatistics,
-    query=(QueryParam("task_channel", "TaskChannel", query_text),),
+    query=(
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "The TaskChannel for which to fetch statistics. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+    ),
 )
 
 
@@ -506,11 +547,36 @@ FETCH_TASK_QUEUE_STATISTICS = Operation[TaskQueueStatistics](
     sids=(PathSid("workspace_sid", "WS"), PathSid("task_queue_sid", "WQ")),
     model=TaskQueueStatistics,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default is 15 minutes.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate real-time and cumulative statistics for the specified TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed.",
+        ),
     ),
 )
 
@@ -523,12 +589,39 @@ LIST_TASK_QUEUES_STATISTICS = Operation[TaskQueuesStatistics](
     sids=(PathSid("workspace_sid", "WS"),),
     model=TaskQueuesStatistics,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("friendly_name", "FriendlyName", query_text),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "friendly_name", "FriendlyName", query_text, "The `friendly_name` of the TaskQueue statistics to read."
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default is 15 minutes.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed.",
+        ),
     ),
     lists=True,
 )
@@ -635,7 +728,16 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskQueue]:
-        """The task queues, across pages (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues``)."""
+        """The task queues, across pages (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues``).
+
+        Args:
+            friendly_name: The `friendly_name` of the TaskQueue resources to read.
+            evaluate_worker_attributes: The attributes of the Workers to read. Returns the TaskQueues with
+                Workers that match the attributes specified in this parameter.
+            worker_sid: The SID of the Worker with the TaskQueue resources to read.
+            ordering: Sorting parameter for TaskQueues
+
+        """
         return self._list(
             LIST_TASK_QUEUE,
             (workspace_sid,),
@@ -704,7 +806,12 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueBulkRealTimeStatistics:
-        """Fetch a Task Queue Real Time Statistics in bulk for the array of TaskQueue SIDs, support upto 50 in a request (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues/RealTimeStatistics``)."""
+        """Fetch a Task Queue Real Time Statistics in bulk for the array of TaskQueue SIDs, support upto 50 in a request (``POST /v1/Workspaces/{WorkspaceSid}/TaskQueues/RealTimeStatistics``).
+
+        Args:
+            task_queue_sids: The SIDs of the task queues whose real-time statistics to fetch: 1 to 50 of them.
+
+        """
         return (
             await self._call(
                 CREATE_TASK_QUEUE_BULK_REAL_TIME_STATISTICS,
@@ -730,7 +837,22 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueCumulativeStatistics:
-        """Cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/CumulativeStatistics``)."""
+        """Cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/CumulativeStatistics``).
+
+        Args:
+            end_date: Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            minutes: Only calculate statistics since this many minutes in the past. The default is 15 minutes.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            task_channel: Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed. TaskRouter will calculate
+                statistics on up to 10,000 Tasks/Reservations for any given threshold.
+
+        """
         return (
             await self._call(
                 FETCH_TASK_QUEUE_CUMULATIVE_STATISTICS,
@@ -756,7 +878,13 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueRealTimeStatistics:
-        """Real-time statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/RealTimeStatistics``)."""
+        """Real-time statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/RealTimeStatistics``).
+
+        Args:
+            task_channel: The TaskChannel for which to fetch statistics. Can be the TaskChannel's SID or its
+                `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_TASK_QUEUE_REAL_TIME_STATISTICS,
@@ -782,7 +910,21 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> TaskQueueStatistics:
-        """Real-time and cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/Statistics``)."""
+        """Real-time and cumulative statistics of one task queue (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/{TaskQueueSid}/Statistics``).
+
+        Args:
+            end_date: Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            minutes: Only calculate statistics since this many minutes in the past. The default is 15 minutes.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            task_channel: Only calculate real-time and cumulative statistics for the specified TaskChannel. Can
+                be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed.
+
+        """
         return (
             await self._call(
                 FETCH_TASK_QUEUE_STATISTICS,
@@ -814,7 +956,22 @@ class TaskQueues(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[TaskQueuesStatistics]:
-        """Real-time and cumulative statistics of every task queue, a list (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/Statistics``)."""
+        """Real-time and cumulative statistics of every task queue, a list (``GET /v1/Workspaces/{WorkspaceSid}/TaskQueues/Statistics``).
+
+        Args:
+            end_date: Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            friendly_name: The `friendly_name` of the TaskQueue statistics to read.
+            minutes: Only calculate statistics since this many minutes in the past. The default is 15 minutes.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            task_channel: Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its
+                `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed.
+
+        """
         return self._list(
             LIST_TASK_QUEUES_STATISTICS,
             (workspace_sid,),

@@ -274,16 +274,63 @@ LIST_TASK = Operation[Task](
     sids=(PathSid("workspace_sid", "WS"),),
     model=Task,
     query=(
-        QueryParam("priority", "Priority", query_int(0, 2147483647)),
-        QueryParam("assignment_status", "AssignmentStatus", query_enum_list(TaskStatus)),
-        QueryParam("workflow_sid", "WorkflowSid", query_sid("WW")),
-        QueryParam("workflow_name", "WorkflowName", query_text),
-        QueryParam("task_queue_sid", "TaskQueueSid", query_sid("WQ")),
-        QueryParam("task_queue_name", "TaskQueueName", query_text),
-        QueryParam("evaluate_task_attributes", "EvaluateTaskAttributes", query_text),
-        QueryParam("routing_target", "RoutingTarget", query_text),
-        QueryParam("ordering", "Ordering", query_text),
-        QueryParam("has_addons", "HasAddons", query_flag),
+        QueryParam(
+            "priority",
+            "Priority",
+            query_int(0, 2147483647),
+            "The priority value of the Tasks to read. Returns the list of all Tasks in the Workspace with the specified priority.",
+        ),
+        QueryParam(
+            "assignment_status",
+            "AssignmentStatus",
+            query_enum_list(TaskStatus),
+            "The `assignment_status` of the Tasks you want to read. Can be: `pending`, `reserved`, `assigned`, `canceled`, `wrapping`, or `completed`. Returns all Tasks in the Workspace with the specified `assignment_status`.",
+        ),
+        QueryParam(
+            "workflow_sid",
+            "WorkflowSid",
+            query_sid("WW"),
+            "The SID of the Workflow with the Tasks to read. Returns the Tasks controlled by the Workflow identified by this SID.",
+        ),
+        QueryParam(
+            "workflow_name",
+            "WorkflowName",
+            query_text,
+            "The friendly name of the Workflow with the Tasks to read. Returns the Tasks controlled by the Workflow identified by this friendly name.",
+        ),
+        QueryParam(
+            "task_queue_sid",
+            "TaskQueueSid",
+            query_sid("WQ"),
+            "The SID of the TaskQueue with the Tasks to read. Returns the Tasks waiting in the TaskQueue identified by this SID.",
+        ),
+        QueryParam(
+            "task_queue_name",
+            "TaskQueueName",
+            query_text,
+            "The `friendly_name` of the TaskQueue with the Tasks to read. Returns the Tasks waiting in the TaskQueue identified by this friendly name.",
+        ),
+        QueryParam(
+            "evaluate_task_attributes",
+            "EvaluateTaskAttributes",
+            query_text,
+            "The attributes of the Tasks to read. Returns the Tasks that match the attributes specified in this parameter.",
+        ),
+        QueryParam(
+            "routing_target", "RoutingTarget", query_text, "A SID of a Worker, Queue, or Workflow to route a Task to"
+        ),
+        QueryParam(
+            "ordering",
+            "Ordering",
+            query_text,
+            "How to order the returned Task resources. By default, Tasks are sorted by ascending DateCreated. This value is specified as: `Attribute:Order`, where `Attribute` can be either `DateCreated`, `Priority`, or `VirtualStartTime` and `Order` can be either `asc` or `desc`. For example, `Priority:desc` returns Tasks ordered in descending order of their Priority. Pairings of sort orders can be specified in a comma-separated list such as `Priority:desc,DateCreated:asc`, which returns the Tasks in descending Priority order and ascending DateCreated Order. The only ordering pairing not allowed is DateCreated and VirtualStartTime.",
+        ),
+        QueryParam(
+            "has_addons",
+            "HasAddons",
+            query_flag,
+            "Whether to read Tasks with Add-ons. If `true`, returns only Tasks with Add-ons. If `false`, returns only Tasks without Add-ons.",
+        ),
     ),
     lists=True,
 )
@@ -407,7 +454,36 @@ class Tasks(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Task]:
-        """The tasks, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Tasks``)."""
+        """The tasks, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Tasks``).
+
+        Args:
+            priority: The priority value of the Tasks to read. Returns the list of all Tasks in the Workspace
+                with the specified priority.
+            assignment_status: The `assignment_status` of the Tasks you want to read. Can be: `pending`,
+                `reserved`, `assigned`, `canceled`, `wrapping`, or `completed`. Returns all Tasks in the Workspace
+                with the specified `assignment_status`.
+            workflow_sid: The SID of the Workflow with the Tasks to read. Returns the Tasks controlled by the
+                Workflow identified by this SID.
+            workflow_name: The friendly name of the Workflow with the Tasks to read. Returns the Tasks
+                controlled by the Workflow identified by this friendly name.
+            task_queue_sid: The SID of the TaskQueue with the Tasks to read. Returns the Tasks waiting in the
+                TaskQueue identified by this SID.
+            task_queue_name: The `friendly_name` of the TaskQueue with the Tasks to read. Returns the Tasks
+                waiting in the TaskQueue identified by this friendly name.
+            evaluate_task_attributes: The attributes of the Tasks to read. Returns the Tasks that match the
+                attributes specified in this parameter.
+            routing_target: A SID of a Worker, Queue, or Workflow to route a Task to
+            ordering: How to order the returned Task resources. By default, Tasks are sorted by ascending
+                DateCreated. This value is specified as: `Attribute:Order`, where `Attribute` can be either
+                `DateCreated`, `Priority`, or `VirtualStartTime` and `Order` can be either `asc` or `desc`. For
+                example, `Priority:desc` returns Tasks ordered in descending order of their Priority. Pairings of
+                sort orders can be specified in a comma-separated list such as `Priority:desc,DateCreated:asc`,
+                which returns the Tasks in descending Priority order and ascending DateCreated Order. The only
+                ordering pairing not allowed is DateCreated and VirtualStartTime.
+            has_addons: Whether to read Tasks with Add-ons. If `true`, returns only Tasks with Add-ons. If
+                `false`, returns only Tasks without Add-ons.
+
+        """
         return self._list(
             LIST_TASK,
             (workspace_sid,),

@@ -267,14 +267,36 @@ LIST_WORKER = Operation[Worker](
     sids=(PathSid("workspace_sid", "WS"),),
     model=Worker,
     query=(
-        QueryParam("activity_name", "ActivityName", query_text),
-        QueryParam("activity_sid", "ActivitySid", query_sid("WA")),
-        QueryParam("available", "Available", query_flag),
-        QueryParam("friendly_name", "FriendlyName", query_text),
-        QueryParam("target_workers_expression", "TargetWorkersExpression", query_text),
-        QueryParam("task_queue_name", "TaskQueueName", query_text),
-        QueryParam("task_queue_sid", "TaskQueueSid", query_sid("WQ")),
-        QueryParam("ordering", "Ordering", query_text),
+        QueryParam("activity_name", "ActivityName", query_text, "The `activity_name` of the Worker resources to read."),
+        QueryParam(
+            "activity_sid", "ActivitySid", query_sid("WA"), "The `activity_sid` of the Worker resources to read."
+        ),
+        QueryParam(
+            "available",
+            "Available",
+            query_flag,
+            "Whether to return only Worker resources that are available or unavailable. Can be `true`, `1`, or `yes` to return Worker resources that are available, and `false`, or any value returns the Worker resources that are not available.",
+        ),
+        QueryParam("friendly_name", "FriendlyName", query_text, "The `friendly_name` of the Worker resources to read."),
+        QueryParam(
+            "target_workers_expression",
+            "TargetWorkersExpression",
+            query_text,
+            "Filter by Workers that would match an expression. In addition to fields in the workers' attributes, the expression can include the following worker fields: `sid`, `friendly_name`, `activity_sid`, or `activity_name`",
+        ),
+        QueryParam(
+            "task_queue_name",
+            "TaskQueueName",
+            query_text,
+            "The `friendly_name` of the TaskQueue that the Workers to read are eligible for.",
+        ),
+        QueryParam(
+            "task_queue_sid",
+            "TaskQueueSid",
+            query_sid("WQ"),
+            "The SID of the TaskQueue that the Workers to read are eligible for.",
+        ),
+        QueryParam("ordering", "Ordering", query_text, "Sorting parameter for Workers"),
     ),
     lists=True,
 )
@@ -331,10 +353,30 @@ FETCH_WORKER_INSTANCE_STATISTICS = Operation[WorkerInstanceStatistics](
     sids=(PathSid("workspace_sid", "WS"), PathSid("worker_sid", "WK")),
     model=WorkerInstanceStatistics,
     query=(
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only include usage that occurred on or before this date, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
     ),
 )
 
@@ -347,13 +389,48 @@ FETCH_WORKER_STATISTICS = Operation[WorkerStatistics](
     sids=(PathSid("workspace_sid", "WS"),),
     model=WorkerStatistics,
     query=(
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("task_queue_sid", "TaskQueueSid", query_sid("WQ")),
-        QueryParam("task_queue_name", "TaskQueueName", query_text),
-        QueryParam("friendly_name", "FriendlyName", query_text),
-        QueryParam("task_channel", "TaskChannel", query_text),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "task_queue_sid",
+            "TaskQueueSid",
+            query_sid("WQ"),
+            "The SID of the TaskQueue for which to fetch Worker statistics.",
+        ),
+        QueryParam(
+            "task_queue_name",
+            "TaskQueueName",
+            query_text,
+            "The `friendly_name` of the TaskQueue for which to fetch Worker statistics.",
+        ),
+        QueryParam(
+            "friendly_name",
+            "FriendlyName",
+            query_text,
+            "Only include Workers with `friendly_name` values that match this parameter.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
     ),
 )
 
@@ -366,10 +443,30 @@ FETCH_WORKERS_CUMULATIVE_STATISTICS = Operation[WorkersCumulativeStatistics](
     sids=(PathSid("workspace_sid", "WS"),),
     model=WorkersCumulativeStatistics,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
     ),
 )
 
@@ -381,7 +478,14 @@ FETCH_WORKERS_REAL_TIME_STATISTICS = Operation[WorkersRealTimeStatistics](
     path="/v1/Workspaces/{}/Workers/RealTimeStatistics",
     sids=(PathSid("workspace_sid", "WS"),),
     model=WorkersRealTimeStatistics,
-    query=(QueryParam("task_channel", "TaskChannel", query_text),),
+    query=(
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+    ),
 )
 
 
@@ -423,7 +527,23 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Worker]:
-        """The workers, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers``)."""
+        """The workers, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workers``).
+
+        Args:
+            activity_name: The `activity_name` of the Worker resources to read.
+            activity_sid: The `activity_sid` of the Worker resources to read.
+            available: Whether to return only Worker resources that are available or unavailable. Can be `true`,
+                `1`, or `yes` to return Worker resources that are available, and `false`, or any value returns the
+                Worker resources that are not available.
+            friendly_name: The `friendly_name` of the Worker resources to read.
+            target_workers_expression: Filter by Workers that would match an expression. In addition to fields
+                in the workers' attributes, the expression can include the following worker fields: `sid`,
+                `friendly_name`, `activity_sid`, or `activity_name`
+            task_queue_name: The `friendly_name` of the TaskQueue that the Workers to read are eligible for.
+            task_queue_sid: The SID of the TaskQueue that the Workers to read are eligible for.
+            ordering: Sorting parameter for Workers
+
+        """
         return self._list(
             LIST_WORKER,
             (workspace_sid,),
@@ -582,7 +702,20 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerInstanceStatistics:
-        """Real-time and cumulative statistics of one worker (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Statistics``)."""
+        """Real-time and cumulative statistics of one worker (``GET /v1/Workspaces/{WorkspaceSid}/Workers/{WorkerSid}/Statistics``).
+
+        Args:
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            end_date: Only include usage that occurred on or before this date, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            task_channel: Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its
+                `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_WORKER_INSTANCE_STATISTICS,
@@ -612,7 +745,23 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkerStatistics:
-        """Real-time and cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/Statistics``)."""
+        """Real-time and cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/Statistics``).
+
+        Args:
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            end_date: Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            task_queue_sid: The SID of the TaskQueue for which to fetch Worker statistics.
+            task_queue_name: The `friendly_name` of the TaskQueue for which to fetch Worker statistics.
+            friendly_name: Only include Workers with `friendly_name` values that match this parameter.
+            task_channel: Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its
+                `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_WORKER_STATISTICS,
@@ -642,7 +791,20 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkersCumulativeStatistics:
-        """Cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/CumulativeStatistics``)."""
+        """Cumulative statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/CumulativeStatistics``).
+
+        Args:
+            end_date: Only calculate statistics from this date and time and earlier, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            task_channel: Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_WORKERS_CUMULATIVE_STATISTICS,
@@ -666,7 +828,13 @@ class Workers(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkersRealTimeStatistics:
-        """Real-time statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/RealTimeStatistics``)."""
+        """Real-time statistics of the workspace's workers (``GET /v1/Workspaces/{WorkspaceSid}/Workers/RealTimeStatistics``).
+
+        Args:
+            task_channel: Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_WORKERS_REAL_TIME_STATISTICS,

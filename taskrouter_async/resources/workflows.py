@@ -327,7 +327,11 @@ LIST_WORKFLOW = Operation[Workflow](
     path="/v1/Workspaces/{}/Workflows",
     sids=(PathSid("workspace_sid", "WS"),),
     model=Workflow,
-    query=(QueryParam("friendly_name", "FriendlyName", query_text),),
+    query=(
+        QueryParam(
+            "friendly_name", "FriendlyName", query_text, "The `friendly_name` of the Workflow resources to read."
+        ),
+    ),
     lists=True,
 )
 
@@ -351,11 +355,36 @@ FETCH_WORKFLOW_CUMULATIVE_STATISTICS = Operation[WorkflowCumulativeStatistics](
     sids=(PathSid("workspace_sid", "WS"), PathSid("workflow_sid", "WW")),
     model=WorkflowCumulativeStatistics,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only include usage that occurred on or before this date, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after 30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA. TaskRouter will calculate statistics on up to 10,000 Tasks for any given threshold.",
+        ),
     ),
 )
 
@@ -367,7 +396,14 @@ FETCH_WORKFLOW_REAL_TIME_STATISTICS = Operation[WorkflowRealTimeStatistics](
     path="/v1/Workspaces/{}/Workflows/{}/RealTimeStatistics",
     sids=(PathSid("workspace_sid", "WS"), PathSid("workflow_sid", "WW")),
     model=WorkflowRealTimeStatistics,
-    query=(QueryParam("task_channel", "TaskChannel", query_text),),
+    query=(
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+    ),
 )
 
 
@@ -379,11 +415,36 @@ FETCH_WORKFLOW_STATISTICS = Operation[WorkflowStatistics](
     sids=(PathSid("workspace_sid", "WS"), PathSid("workflow_sid", "WW")),
     model=WorkflowStatistics,
     query=(
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after 30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA.",
+        ),
     ),
 )
 
@@ -482,7 +543,12 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Workflow]:
-        """The workflows, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workflows``)."""
+        """The workflows, across pages (``GET /v1/Workspaces/{WorkspaceSid}/Workflows``).
+
+        Args:
+            friendly_name: The `friendly_name` of the Workflow resources to read.
+
+        """
         return self._list(
             LIST_WORKFLOW,
             (workspace_sid,),
@@ -547,7 +613,26 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkflowCumulativeStatistics:
-        """Cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/CumulativeStatistics``)."""
+        """Cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/CumulativeStatistics``).
+
+        Args:
+            end_date: Only include usage that occurred on or before this date, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            task_channel: Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would
+                show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after
+                30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA.
+                TaskRouter will calculate statistics on up to 10,000 Tasks for any given threshold.
+
+        """
         return (
             await self._call(
                 FETCH_WORKFLOW_CUMULATIVE_STATISTICS,
@@ -573,7 +658,13 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkflowRealTimeStatistics:
-        """Real-time statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/RealTimeStatistics``)."""
+        """Real-time statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/RealTimeStatistics``).
+
+        Args:
+            task_channel: Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_WORKFLOW_REAL_TIME_STATISTICS,
@@ -599,7 +690,25 @@ class Workflows(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkflowStatistics:
-        """Real-time and cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/Statistics``)."""
+        """Real-time and cumulative statistics of one workflow (``GET /v1/Workspaces/{WorkspaceSid}/Workflows/{WorkflowSid}/Statistics``).
+
+        Args:
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            end_date: Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            task_channel: Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would
+                show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after
+                30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA.
+
+        """
         return (
             await self._call(
                 FETCH_WORKFLOW_STATISTICS,

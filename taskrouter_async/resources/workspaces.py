@@ -381,7 +381,14 @@ LIST_WORKSPACE = Operation[Workspace](
     path="/v1/Workspaces",
     sids=(),
     model=Workspace,
-    query=(QueryParam("friendly_name", "FriendlyName", query_text),),
+    query=(
+        QueryParam(
+            "friendly_name",
+            "FriendlyName",
+            query_text,
+            "The `friendly_name` of the Workspace resources to read. For example `Customer Support` or `2014 Election Campaign`.",
+        ),
+    ),
     lists=True,
 )
 
@@ -405,11 +412,36 @@ FETCH_WORKSPACE_CUMULATIVE_STATISTICS = Operation[WorkspaceCumulativeStatistics]
     sids=(PathSid("workspace_sid", "WS"),),
     model=WorkspaceCumulativeStatistics,
     query=(
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only include usage that occurred on or before this date, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after 30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA. TaskRouter will calculate statistics on up to 10,000 Tasks for any given threshold.",
+        ),
     ),
 )
 
@@ -421,7 +453,14 @@ FETCH_WORKSPACE_REAL_TIME_STATISTICS = Operation[WorkspaceRealTimeStatistics](
     path="/v1/Workspaces/{}/RealTimeStatistics",
     sids=(PathSid("workspace_sid", "WS"),),
     model=WorkspaceRealTimeStatistics,
-    query=(QueryParam("task_channel", "TaskChannel", query_text),),
+    query=(
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+    ),
 )
 
 
@@ -433,11 +472,36 @@ FETCH_WORKSPACE_STATISTICS = Operation[WorkspaceStatistics](
     sids=(PathSid("workspace_sid", "WS"),),
     model=WorkspaceStatistics,
     query=(
-        QueryParam("minutes", "Minutes", query_int(1, None)),
-        QueryParam("start_date", "StartDate", query_datetime),
-        QueryParam("end_date", "EndDate", query_datetime),
-        QueryParam("task_channel", "TaskChannel", query_text),
-        QueryParam("split_by_wait_time", "SplitByWaitTime", query_text),
+        QueryParam(
+            "minutes",
+            "Minutes",
+            query_int(1, None),
+            "Only calculate statistics since this many minutes in the past. The default 15 minutes. This is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes (8 hours) to see trends.",
+        ),
+        QueryParam(
+            "start_date",
+            "StartDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and later, specified in [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) format.",
+        ),
+        QueryParam(
+            "end_date",
+            "EndDate",
+            query_datetime,
+            "Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO 8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.",
+        ),
+        QueryParam(
+            "task_channel",
+            "TaskChannel",
+            query_text,
+            "Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its `unique_name`, such as `voice`, `sms`, or `default`.",
+        ),
+        QueryParam(
+            "split_by_wait_time",
+            "SplitByWaitTime",
+            query_text,
+            "A comma separated list of values that describes the thresholds, in seconds, to calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after 30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA.",
+        ),
     ),
 )
 
@@ -496,7 +560,13 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> ItemIterator[Workspace]:
-        """The workspaces, across pages (``GET /v1/Workspaces``)."""
+        """The workspaces, across pages (``GET /v1/Workspaces``).
+
+        Args:
+            friendly_name: The `friendly_name` of the Workspace resources to read. For example `Customer
+                Support` or `2014 Election Campaign`.
+
+        """
         return self._list(
             LIST_WORKSPACE,
             (),
@@ -552,7 +622,26 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkspaceCumulativeStatistics:
-        """Cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/CumulativeStatistics``)."""
+        """Cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/CumulativeStatistics``).
+
+        Args:
+            end_date: Only include usage that occurred on or before this date, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            task_channel: Only calculate cumulative statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would
+                show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after
+                30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA.
+                TaskRouter will calculate statistics on up to 10,000 Tasks for any given threshold.
+
+        """
         return (
             await self._call(
                 FETCH_WORKSPACE_CUMULATIVE_STATISTICS,
@@ -577,7 +666,13 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkspaceRealTimeStatistics:
-        """Real-time statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/RealTimeStatistics``)."""
+        """Real-time statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/RealTimeStatistics``).
+
+        Args:
+            task_channel: Only calculate real-time statistics on this TaskChannel. Can be the TaskChannel's SID
+                or its `unique_name`, such as `voice`, `sms`, or `default`.
+
+        """
         return (
             await self._call(
                 FETCH_WORKSPACE_REAL_TIME_STATISTICS,
@@ -602,7 +697,25 @@ class Workspaces(Resource):
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
     ) -> WorkspaceStatistics:
-        """Real-time and cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/Statistics``)."""
+        """Real-time and cumulative statistics of the workspace (``GET /v1/Workspaces/{WorkspaceSid}/Statistics``).
+
+        Args:
+            minutes: Only calculate statistics since this many minutes in the past. The default 15 minutes. This
+                is helpful for displaying statistics for the last 15 minutes, 240 minutes (4 hours), and 480 minutes
+                (8 hours) to see trends.
+            start_date: Only calculate statistics from this date and time and later, specified in [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) format.
+            end_date: Only calculate statistics from this date and time and earlier, specified in GMT as an [ISO
+                8601](https://en.wikipedia.org/wiki/ISO_8601) date-time.
+            task_channel: Only calculate statistics on this TaskChannel. Can be the TaskChannel's SID or its
+                `unique_name`, such as `voice`, `sms`, or `default`.
+            split_by_wait_time: A comma separated list of values that describes the thresholds, in seconds, to
+                calculate statistics on. For each threshold specified, the number of Tasks canceled and reservations
+                accepted above and below the specified thresholds in seconds are computed. For example, `5,30` would
+                show splits of Tasks that were canceled or accepted before and after 5 seconds and before and after
+                30 seconds. This can be used to show short abandoned Tasks or Tasks that failed to meet an SLA.
+
+        """
         return (
             await self._call(
                 FETCH_WORKSPACE_STATISTICS,
