@@ -108,11 +108,13 @@ class Resource:
         ``arguments`` are the call's keyword arguments that go into the query string or the JSON body.
         """
         pipeline = self._pipeline.with_options(timeout=timeout, max_retries=max_retries)
-        request = self._prepare(operation, sids, params, arguments, etag)
-        reply = await pipeline.send(
-            operation.method, request.url, body=request.body, etag=request.etag, json=request.json
-        )
+        reply = await _send(pipeline, operation, self._prepare(operation, sids, params, arguments, etag))
         return RawResponse(self._decode(operation, reply), reply)
+
+    def _operation(self, name: str) -> Operation[Any]:
+        """This resource's operation sent by the method ``name`` (``"update"``)."""
+        (operation,) = (operation for operation in self.operations if operation.name == name)
+        return operation
 
     def _prepare(
         self,
@@ -232,8 +234,7 @@ class Resource:
 
     def _prepare_bulk_item(self, item: object) -> PreparedRequest:
         """What ``update_many`` does with one item before sending it (SIDs, ETag, form body), without I/O."""
-        (update,) = (operation for operation in self.operations if operation.name == "update")
-        return _BulkUpdater(self, update).prepare(item)
+        return _BulkUpdater(self, self._operation("update")).prepare(item)
 
     def _update_many(
         self,
@@ -282,15 +283,30 @@ class _BulkUpdater(Generic[M]):
         return self._resource._prepare(self._operation, sids, params, None, etag)
 
     async def send(self, request: PreparedRequest, *, gate: AttemptGate, on_rate_limited: Callable[[], None]) -> M:
-        reply = await self._resource._pipeline.send(
-            self._operation.method,
-            request.url,
-            body=request.body,
-            etag=request.etag,
-            gate=gate,
-            on_rate_limited=on_rate_limited,
+        reply = await _send(
+            self._resource._pipeline, self._operation, request, gate=gate, on_rate_limited=on_rate_limited
         )
         return self._resource._decode(self._operation, reply)
+
+
+async def _send(
+    pipeline: Pipeline,
+    operation: Operation[Any],
+    request: PreparedRequest,
+    *,
+    gate: AttemptGate | None = None,
+    on_rate_limited: Callable[[], None] | None = None,
+) -> Reply:
+    """Send a prepared request of ``operation`` through the pipeline: the one place a resource sends."""
+    return await pipeline.send(
+        operation.method,
+        request.url,
+        body=request.body,
+        etag=request.etag,
+        json=request.json,
+        gate=gate,
+        on_rate_limited=on_rate_limited,
+    )
 
 
 # --- checks and encodings, without I/O ------------------------------------------------------------

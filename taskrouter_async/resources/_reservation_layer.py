@@ -36,8 +36,7 @@ class Reservations(Resource):
 
     def encode(self, params: Params) -> bytes:
         """The form body ``update`` sends for ``params``, checked as ``update`` checks it (ValidationError)."""
-        (update,) = (operation for operation in self.operations if operation.name == "update")
-        return form_body(update, params)
+        return form_body(self._operation("update"), params)
 
 
 class ReservationInstructions:
